@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# Local backing services for Hexashop: MariaDB (127.0.0.1:3306), Redis (127.0.0.1:6379)
+# and Kafka (127.0.0.1:9092, via scripts/kafka.sh).
+#
+# Usage: scripts/services.sh up|down|status
+#
+#   up     starts whatever does not already answer on its port; leaves running ones alone.
+#   down   stops only what this script started (pid files / markers in .cache/services/).
+#   status shows each service and whether this script manages it.
+#
+# Everything binds to loopback only. Services found already running (e.g. a system MariaDB)
+# are used as they are and never stopped by `down`.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="$ROOT/.cache/services"
+HOST=127.0.0.1
+MARIADB_PORT=3306
+REDIS_PORT=6379
+KAFKA_PORT=9092
+KAFKA_SH="$ROOT/scripts/kafka.sh"
+
+die() { echo "services: ERROR: $*" >&2; exit 1; }
+
+port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null; }
+
+# Retry "$@" every 0.5 s for up to $1 seconds.
+wait_for() {
+  local secs="$1"; shift
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.5
+  done
+}
+
+# Prints the pid recorded in pid file $1 if that process is alive and its command line
+# matches $2 (guards against a stale file whose pid was reused).
+live_pid() {
+  local file="$1" pattern="$2" pid
+  [[ -f "$file" ]] || return 1
+  pid="$(<"$file")"
+  [[ "$pid" =~ ^[0-9]+$ ]] && [[ -r "/proc/$pid/cmdline" ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$pattern" || return 1
+  echo "$pid"
+}
+
+# Stop pid $2 (named $1): SIGTERM, wait up to $3 seconds, then SIGKILL.
+stop_pid() {
+  local name="$1" pid="$2" secs="$3" i
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < secs * 2; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.5
+  done
+  echo "$name: did not stop within ${secs}s; killing"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- MariaDB
+MARIADB_PIDFILE="$STATE/mariadb.pid"
+mariadb_admin() {
+  local bin
+  bin="$(command -v mariadb-admin || command -v mysqladmin)" || return 127
+  # ping exits 0 even on "access denied": it only asks whether the server answers.
+  "$bin" --protocol=tcp -h "$HOST" -P "$MARIADB_PORT" -u root --connect-timeout=2 "$@"
+}
+mariadb_alive() { mariadb_admin ping; }
+
+mariadb_up() {
+  if mariadb_alive >/dev/null 2>&1; then
+    echo "mariadb: already running"
+    return 0
+  fi
+  # A server that is alive but not answering yet (still starting, or recovering): wait for it
+  # rather than start a second one on the same datadir. mariadbd writes /run/mysqld/mysqld.pid
+  # itself (pid-file in Debian's my.cnf); our own pid file covers the instant before that.
+  if live_pid "$MARIADB_PIDFILE" mariadbd >/dev/null || live_pid /run/mysqld/mysqld.pid mariadbd >/dev/null; then
+    echo "mariadb: mariadbd is starting; waiting for it to answer"
+  else
+    [[ -x /usr/sbin/mariadbd ]] || die "/usr/sbin/mariadbd not found (apt-get install mariadb-server)"
+    # Debian's init normally creates the socket dir; we start mariadbd without it.
+    mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
+    # --background + --make-pidfile: mariadbd does not daemonize itself, so this pid is the server.
+    # The user (mysql) and datadir come from /etc/mysql/my.cnf; pin address/port to loopback.
+    # 9>&-: daemons must not inherit the lock fd, or they would hold the lock forever.
+    start-stop-daemon --start --oknodo --background --make-pidfile --pidfile "$MARIADB_PIDFILE" \
+      --exec /usr/sbin/mariadbd -- --bind-address="$HOST" --port="$MARIADB_PORT" 9>&-
+  fi
+  wait_for 60 mariadb_alive || die "mariadb did not answer on $HOST:$MARIADB_PORT within 60s"
+  local pid
+  if pid="$(live_pid "$MARIADB_PIDFILE" mariadbd)"; then
+    echo "mariadb: started (pid $pid)"
+  else
+    rm -f "$MARIADB_PIDFILE"
+    echo "mariadb: running (started elsewhere)"
+  fi
+}
+
+mariadb_down() {
+  local pid
+  if pid="$(live_pid "$MARIADB_PIDFILE" mariadbd)"; then
+    stop_pid mariadb "$pid" 60   # SIGTERM = clean InnoDB shutdown
+    echo "mariadb: stopped (pid $pid)"
+  elif mariadb_alive >/dev/null 2>&1; then
+    echo "mariadb: not started by this script; left running"
+  else
+    echo "mariadb: not running"
+  fi
+  rm -f "$MARIADB_PIDFILE"
+}
+
+# ---------------------------------------------------------------- Redis
+REDIS_PIDFILE="$STATE/redis.pid"
+redis_alive() { [[ "$(redis-cli -h "$HOST" -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]; }
+
+redis_up() {
+  if redis_alive; then
+    echo "redis: already running"
+    return 0
+  fi
+  command -v redis-server >/dev/null || die "redis-server not found (apt-get install redis-server)"
+  mkdir -p "$STATE/redis"
+  # No persistence: dev/test data is disposable. Redis writes its own pid file when daemonized.
+  redis-server --daemonize yes --bind "$HOST" --port "$REDIS_PORT" --save "" --appendonly no \
+    --dir "$STATE/redis" --pidfile "$REDIS_PIDFILE" --logfile "$STATE/redis/redis.log" 9>&-
+  wait_for 15 redis_alive || die "redis did not answer PONG on $HOST:$REDIS_PORT within 15s"
+  local pid
+  wait_for 5 live_pid "$REDIS_PIDFILE" redis-server || true
+  pid="$(live_pid "$REDIS_PIDFILE" redis-server)" || die "redis answers but wrote no pid file ($REDIS_PIDFILE)"
+  echo "redis: started (pid $pid)"
+}
+
+redis_down() {
+  local pid
+  if pid="$(live_pid "$REDIS_PIDFILE" redis-server)"; then
+    stop_pid redis "$pid" 15
+    echo "redis: stopped (pid $pid)"
+  elif redis_alive; then
+    echo "redis: not started by this script; left running"
+  else
+    echo "redis: not running"
+  fi
+  rm -f "$REDIS_PIDFILE"
+}
+
+# ---------------------------------------------------------------- Kafka
+# kafka.sh owns the broker's pid file; this marker records that `up` is the one who started it.
+KAFKA_MARKER="$STATE/kafka.started"
+
+kafka_up() {
+  if port_open "$KAFKA_PORT"; then
+    echo "kafka: already running"
+    return 0
+  fi
+  # kafka.sh fetches the jars on first use and returns only once metadata requests work.
+  "$KAFKA_SH" start 9>&-    # prints "kafka: started (pid N) ..."
+  touch "$KAFKA_MARKER"
+}
+
+kafka_down() {
+  if [[ -f "$KAFKA_MARKER" ]]; then
+    "$KAFKA_SH" stop
+    rm -f "$KAFKA_MARKER"
+  elif port_open "$KAFKA_PORT"; then
+    echo "kafka: not started by this script; left running"
+  else
+    echo "kafka: not running"
+  fi
+}
+
+# ---------------------------------------------------------------- status
+status_line() {
+  local name="$1" alive="$2" pidfile="$3" pattern="$4" pid
+  if pid="$(live_pid "$pidfile" "$pattern")"; then
+    echo "$name: running (pid $pid, started by services.sh)"
+  elif "$alive" >/dev/null 2>&1; then
+    echo "$name: running (not started by services.sh)"
+  else
+    echo "$name: not running"
+  fi
+}
+
+status() {
+  status_line mariadb mariadb_alive "$MARIADB_PIDFILE" mariadbd
+  status_line redis redis_alive "$REDIS_PIDFILE" redis-server
+  if [[ -f "$KAFKA_MARKER" ]] && "$KAFKA_SH" status >/dev/null; then
+    echo "kafka: running (pid $(<"$ROOT/.cache/kafka/kafka.pid"), started by services.sh)"
+  elif port_open "$KAFKA_PORT"; then
+    echo "kafka: running (not started by services.sh)"
+  else
+    echo "kafka: not running"
+  fi
+}
+
+# ---------------------------------------------------------------- main
+mkdir -p "$STATE"
+# Serialize concurrent invocations (e.g. two test runs calling `up` at once).
+exec 9>"$STATE/.lock"
+flock 9
+
+case "${1:-}" in
+  up) mariadb_up; redis_up; kafka_up ;;
+  down) kafka_down; redis_down; mariadb_down ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,116 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import { DomainError, type ErrorCategory } from '../../shared/domain-error.ts';
+import type { Logger } from '../../shared/logger.port.ts';
+
+/** An error that only the HTTP edge raises (authentication, content negotiation, body limits). */
+export class HttpProblem extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly headers: Record<string, string>;
+  readonly errors: unknown[] | undefined;
+
+  constructor(
+    status: number,
+    code: string,
+    detail: string,
+    options: { headers?: Record<string, string>; errors?: unknown[] } = {},
+  ) {
+    super(detail);
+    this.status = status;
+    this.code = code;
+    this.headers = options.headers ?? {};
+    this.errors = options.errors;
+  }
+}
+
+/** The one table that turns the core's error categories into status codes. */
+const STATUS: Record<ErrorCategory, number> = {
+  invalid: 400,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  'precondition-failed': 412,
+  unprocessable: 422,
+  unavailable: 503,
+};
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+export function sendProblem(
+  res: Response,
+  status: number,
+  code: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+) {
+  res
+    .status(status)
+    .type('application/problem+json')
+    .json({
+      type: `https://hexashop.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`,
+      title: TITLES[status] ?? 'Error',
+      status,
+      detail,
+      code,
+      instance: res.req.originalUrl,
+      ...extra,
+    });
+}
+
+/** Maps what the layers below threw to RFC 9457 problem+json; unknown errors get a generic 500, never a stack. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    if (res.headersSent) return void res.destroy();
+    if (error instanceof HttpProblem) {
+      res.set(error.headers);
+      return sendProblem(res, error.status, error.code, error.message, error.errors ? { errors: error.errors } : {});
+    }
+    if (error instanceof DomainError) {
+      const status = STATUS[error.category];
+      if (status === 503) res.set('Retry-After', '5');
+      if (status >= 500) logger.warn('dependency unavailable', { code: error.code, detail: error.message });
+      return sendProblem(res, status, error.code, error.message);
+    }
+    const parserError = bodyParserProblem(error);
+    if (parserError) return sendProblem(res, parserError.status, parserError.code, parserError.detail);
+    logger.error('unhandled error', { method: req.method, path: req.path, error: describe(error) });
+    return sendProblem(res, 500, 'INTERNAL', 'the server could not complete the request');
+  };
+}
+
+/** body-parser reports its failures as errors with a `type`; they are the client's, not ours. */
+function bodyParserProblem(error: unknown): { status: number; code: string; detail: string } | null {
+  if (typeof error !== 'object' || error === null || !('type' in error)) return null;
+  switch ((error as { type: string }).type) {
+    case 'entity.too.large':
+      return { status: 413, code: 'BODY_TOO_LARGE', detail: 'the request body is larger than allowed' };
+    case 'entity.parse.failed':
+      return { status: 400, code: 'MALFORMED_JSON', detail: 'the request body is not valid JSON' };
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return { status: 415, code: 'UNSUPPORTED_ENCODING', detail: 'the body must be UTF-8 JSON' };
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return { status: 400, code: 'BAD_BODY', detail: 'the request body was incomplete' };
+    default:
+      return null;
+  }
+}
+
+const describe = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));

@@ -1,0 +1,86 @@
+import type { EventEnvelope } from '../../../shared/messaging/event-envelope.ts';
+import type { Inbox, Outbox } from '../../../shared/messaging/outbox.port.ts';
+import type { OutboxRecord, OutboxStore } from '../../messaging/outbox-relay.ts';
+
+export interface OutboxState {
+  outbox: (OutboxRecord & { published: boolean })[];
+  processed: Set<string>;
+  nextSeq: number;
+}
+
+export const emptyOutboxState = (): OutboxState => ({ outbox: [], processed: new Set(), nextSeq: 1 });
+
+/**
+ * Transactions for the in-memory adapters, with the isolation a database gives: one at a time, each on
+ * a copy of the state that replaces the original only when the work succeeds (so a throw rolls back).
+ */
+export class InMemoryTransactions<S extends OutboxState> {
+  #state: S;
+  #tail: Promise<unknown> = Promise.resolve();
+  readonly #onEventsCommitted: () => void;
+
+  constructor(state: S, onEventsCommitted: () => void = () => {}) {
+    this.#state = state;
+    this.#onEventsCommitted = onEventsCommitted;
+  }
+
+  /** The committed state, for reads outside a transaction. */
+  get state(): S {
+    return this.#state;
+  }
+
+  run<T>(work: (draft: S) => Promise<T>): Promise<T> {
+    const result = this.#tail.then(async () => {
+      const draft = structuredClone(this.#state);
+      const before = draft.outbox.length;
+      const value = await work(draft);
+      this.#state = draft;
+      if (draft.outbox.length > before) this.#onEventsCommitted();
+      return value;
+    });
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+export class InMemoryOutbox implements Outbox, Inbox {
+  readonly #state: OutboxState;
+
+  constructor(state: OutboxState) {
+    this.#state = state;
+  }
+
+  async append(topic: string, events: readonly EventEnvelope[]): Promise<void> {
+    for (const event of events) {
+      this.#state.outbox.push({ seq: this.#state.nextSeq++, topic, event: structuredClone(event), published: false });
+    }
+  }
+
+  async markProcessed(consumer: string, eventId: string): Promise<boolean> {
+    const key = `${consumer}/${eventId}`;
+    if (this.#state.processed.has(key)) return false;
+    this.#state.processed.add(key);
+    return true;
+  }
+}
+
+export class InMemoryOutboxStore implements OutboxStore {
+  readonly #transactions: InMemoryTransactions<OutboxState>;
+
+  constructor(transactions: InMemoryTransactions<OutboxState>) {
+    this.#transactions = transactions;
+  }
+
+  async claim(limit: number): Promise<OutboxRecord[]> {
+    return this.#transactions.state.outbox
+      .filter((r) => !r.published)
+      .slice(0, limit)
+      .map(({ seq, topic, event }) => ({ seq, topic, event }));
+  }
+
+  markPublished(seqs: readonly number[]): Promise<void> {
+    return this.#transactions.run(async (draft) => {
+      for (const record of draft.outbox) if (seqs.includes(record.seq)) record.published = true;
+    });
+  }
+}

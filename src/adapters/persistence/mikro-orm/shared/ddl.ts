@@ -1,0 +1,65 @@
+import { Migration } from '@mikro-orm/migrations';
+import type { Storage } from '../orm.ts';
+
+/** Column types per dialect, so each module's migrations are written once for SQLite and MySQL. */
+export interface Dialect {
+  id: string;
+  timestamp: string;
+  json: string;
+  serial: string;
+  tableOptions: string;
+}
+
+export const dialects: Record<Storage, Dialect> = {
+  sqlite: {
+    id: 'text',
+    timestamp: 'datetime',
+    json: 'text',
+    serial: 'integer primary key autoincrement',
+    tableOptions: '',
+  },
+  mysql: {
+    id: 'char(36)',
+    timestamp: 'datetime(3)',
+    json: 'json',
+    serial: 'bigint unsigned not null auto_increment primary key',
+    tableOptions: ' engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin',
+  },
+};
+
+/** The outbox and inbox every module's database carries. */
+export const outboxTables = (d: Dialect) => [
+  `create table outbox (
+    seq ${d.serial},
+    event_id ${d.id} not null,
+    topic varchar(100) not null,
+    aggregate_id ${d.id} not null,
+    envelope text not null,
+    created_at ${d.timestamp} not null,
+    published_at ${d.timestamp} null
+  )${d.tableOptions}`,
+  'create index outbox_unpublished on outbox (published_at, seq)',
+  `create table processed_events (
+    consumer varchar(100) not null,
+    event_id ${d.id} not null,
+    processed_at ${d.timestamp} not null,
+    primary key (consumer, event_id)
+  )${d.tableOptions}`,
+];
+
+export type MigrationEntry = { name: string; class: new (...args: never[]) => Migration };
+
+/** Turns lists of statements into MikroORM migrations for one dialect. */
+export function migrationsFor(
+  storage: Storage,
+  steps: { name: string; statements: (d: Dialect) => string[] }[],
+): MigrationEntry[] {
+  return steps.map((step) => ({
+    name: step.name,
+    class: class extends Migration {
+      override up(): void {
+        for (const sql of step.statements(dialects[storage])) this.addSql(sql);
+      }
+    },
+  }));
+}

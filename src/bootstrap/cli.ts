@@ -1,0 +1,110 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { signToken } from '../adapters/http/auth.ts';
+import { migrate } from '../adapters/persistence/mikro-orm/orm.ts';
+import type { Config } from './config.schema.ts';
+import { ConfigError, loadConfig, redact } from './config.ts';
+import { type ModuleName, openModuleDatabase } from './infrastructure.ts';
+import { createLogger } from './logger.ts';
+import { startRole } from './roles.ts';
+import { SETTINGS } from './settings.ts';
+import { jwtSettings } from './signing-key.ts';
+
+const EXIT_CONFIG = 2;
+
+/** Adds every setting as a flag; values stay strings here and are validated by the one config schema. */
+function withSettings(command: Command, except: string[] = []): Command {
+  for (const s of SETTINGS.filter((setting) => !except.includes(setting.key))) {
+    const flag = s.kind === 'boolean' ? `${s.flag} <true|false>` : `${s.flag} <value>`;
+    command.addOption(new Option(flag, `${s.description} [env ${s.env}]`));
+  }
+  return command.option('--config <file>', 'JSON config file [env HEXASHOP_CONFIG]');
+}
+
+function configFrom(command: Command): Config {
+  const { config: file, ...flags } = command.opts<Record<string, unknown>>();
+  return loadConfig({ flags, file: file as string | undefined });
+}
+
+const program = new Command('hexashop').description('Hexashop: catalog, stock and orders').showHelpAfterError();
+
+withSettings(program.command('start').description('run a role: monolith | gateway | product | order')).action(
+  async (_opts, command: Command) => {
+    const config = configFrom(command);
+    const logger = createLogger(config.logLevel, config.role);
+    const running = await startRole(config, logger);
+    const shutdown = async (signal: string) => {
+      logger.info('shutting down', { signal });
+      await running.stop();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  },
+);
+
+withSettings(program.command('migrate').description("bring the role's databases to the latest schema")).action(
+  async (_opts, command: Command) => {
+    const config = configFrom(command);
+    const logger = createLogger(config.logLevel, config.role);
+    const modules: ModuleName[] =
+      config.role === 'monolith' ? ['product', 'order'] : config.role === 'gateway' ? [] : [config.role];
+    for (const module of modules) {
+      const orm = await openModuleDatabase(config, module, logger);
+      try {
+        const applied = await migrate(orm);
+        console.log(`${module}: ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}`);
+      } finally {
+        await orm.close();
+      }
+    }
+  },
+);
+
+const parseTtl = (value: string): number => {
+  const match = /^(\d+)(s|m|h|d)?$/.exec(value);
+  if (!match) throw new InvalidArgumentError('use a number of seconds or e.g. 30m, 1h, 7d');
+  const seconds = Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  if (seconds < 1 || seconds > 30 * 86400) throw new InvalidArgumentError('must be between 1s and 30d');
+  return seconds;
+};
+
+// `--role` here is the token's role; the process role does not matter for signing.
+withSettings(program.command('token').description('print a signed JWT valid for the configured key'), ['role'])
+  .requiredOption('--sub <id>', 'subject: the user id (becomes the customerId of their orders)')
+  .addOption(new Option('--role <role>', 'admin | customer').choices(['admin', 'customer']).makeOptionMandatory())
+  .addOption(new Option('--ttl <duration>', 'lifetime, e.g. 3600, 30m, 1h').default(3600, '1h').argParser(parseTtl))
+  .action((_opts, command: Command) => {
+    const {
+      sub,
+      role,
+      ttl,
+      config: file,
+      ...flags
+    } = command.opts<{ sub: string; role: 'admin' | 'customer'; ttl: number; config?: string }>();
+    const config = loadConfig({ flags, file });
+    console.log(signToken(jwtSettings(config), { id: sub, role }, ttl));
+  });
+
+const configCommand = program.command('config').description('inspect the configuration');
+withSettings(configCommand.command('print').description('print the effective configuration, secrets redacted')).action(
+  (_opts, command: Command) => {
+    console.log(JSON.stringify(redact(configFrom(command)), null, 2));
+  },
+);
+withSettings(configCommand.command('validate').description('exit 0 if the configuration is valid, 2 if not')).action(
+  (_opts, command: Command) => {
+    configFrom(command);
+    console.log('configuration is valid');
+  },
+);
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    for (const problem of error.problems) console.error(problem);
+    process.exit(EXIT_CONFIG);
+  }
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+}

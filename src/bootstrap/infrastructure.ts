@@ -1,0 +1,86 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MikroORM } from '@mikro-orm/core';
+import { MemoryCache } from '../adapters/cache/memory/memory-cache.ts';
+import { InProcessEventBus } from '../adapters/messaging/in-process/in-process-event-bus.ts';
+import { OutboxRelay } from '../adapters/messaging/outbox-relay.ts';
+import { orderMigrations } from '../adapters/persistence/mikro-orm/order/order.migrations.ts';
+import { orderEntities } from '../adapters/persistence/mikro-orm/order/order.schema.ts';
+import { migrate, openDatabase } from '../adapters/persistence/mikro-orm/orm.ts';
+import { productMigrations } from '../adapters/persistence/mikro-orm/product/product.migrations.ts';
+import { productEntities } from '../adapters/persistence/mikro-orm/product/product.schema.ts';
+import { MikroOrmOutboxStore } from '../adapters/persistence/mikro-orm/shared/mikro-orm-outbox.ts';
+import type { Cache } from '../shared/cache.port.ts';
+import type { Logger } from '../shared/logger.port.ts';
+import type { EventBus } from '../shared/messaging/event-bus.port.ts';
+import type { Config } from './config.schema.ts';
+import type { Lifecycle } from './lifecycle.ts';
+
+export type ModuleName = 'product' | 'order';
+
+const MODULE_DATABASES = {
+  product: { entities: productEntities, migrations: productMigrations, url: (c: Config) => c.productDbUrl },
+  order: { entities: orderEntities, migrations: orderMigrations, url: (c: Config) => c.orderDbUrl },
+} as const;
+
+/** Where a module's database lives: its own SQLite file in the data dir, or its own MySQL schema. */
+export function databaseLocation(config: Config, module: ModuleName): string {
+  if (config.storage === 'mysql') return MODULE_DATABASES[module].url(config);
+  mkdirSync(config.dataDir, { recursive: true });
+  return join(config.dataDir, `${module}_db.sqlite`);
+}
+
+export async function openModuleDatabase(config: Config, module: ModuleName, logger: Logger): Promise<MikroORM> {
+  const spec = MODULE_DATABASES[module];
+  return openDatabase({
+    storage: config.storage,
+    location: databaseLocation(config, module),
+    entities: [...spec.entities],
+    migrations: spec.migrations(config.storage),
+    poolSize: config.dbPoolSize,
+    logger,
+  });
+}
+
+/** Opens, migrates (when configured) and registers the close of one module's database, plus its outbox relay. */
+export async function moduleStorage(
+  config: Config,
+  module: ModuleName,
+  bus: EventBus,
+  logger: Logger,
+  lifecycle: Lifecycle,
+) {
+  const orm = await openModuleDatabase(config, module, logger);
+  lifecycle.onStop('storage', `${module}-db`, () => orm.close());
+  if (config.migrate) {
+    const applied = await migrate(orm);
+    if (applied.length > 0) logger.info('migrations applied', { module, applied });
+  }
+  const relay = new OutboxRelay(new MikroOrmOutboxStore(orm), bus, logger);
+  lifecycle.onStop('relays', `${module}-relay`, () => relay.stop());
+  const ping = async () => {
+    try {
+      await orm.em.getConnection().execute('select 1');
+      return relay.problem();
+    } catch (error) {
+      return `database: ${(error as Error).message}`;
+    }
+  };
+  return { orm, relay, ping };
+}
+
+export async function createEventBus(config: Config, logger: Logger, lifecycle: Lifecycle): Promise<EventBus> {
+  if (config.bus === 'kafka') {
+    throw new Error('the kafka bus is not available in this build');
+  }
+  const bus = new InProcessEventBus(logger);
+  lifecycle.onStop('consumers', 'event-bus', () => bus.stop());
+  return bus;
+}
+
+export async function createCache(config: Config, _lifecycle: Lifecycle): Promise<Cache> {
+  if (config.redisUrl) {
+    throw new Error('the redis cache is not available in this build');
+  }
+  return new MemoryCache();
+}

@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Router } from 'express';
+import { Container } from 'inversify';
+import { HttpMetrics } from '../adapters/http/metrics.ts';
+import { InProcessProductCatalog } from '../adapters/in-process/in-process-product-catalog.ts';
+import type { OutboxRelay } from '../adapters/messaging/outbox-relay.ts';
+import { MikroOrmOrderPersistence } from '../adapters/persistence/mikro-orm/order/mikro-orm-order-persistence.ts';
+import { MikroOrmProductPersistence } from '../adapters/persistence/mikro-orm/product/mikro-orm-product-persistence.ts';
+import { OrderTokens, orderModule } from '../modules/order/order.module.ts';
+import type { ProductFacade } from '../modules/product/contract.ts';
+import { ProductTokens, productModule } from '../modules/product/product.module.ts';
+import { systemClock } from '../shared/clock.ts';
+import type { Logger } from '../shared/logger.port.ts';
+import type { EventBus, Subscription } from '../shared/messaging/event-bus.port.ts';
+import { Tokens } from '../shared/tokens.ts';
+import type { Config } from './config.schema.ts';
+import { createHttpApp, type ReadinessCheck } from './http-app.ts';
+import { createCache, createEventBus, moduleStorage } from './infrastructure.ts';
+import { Lifecycle } from './lifecycle.ts';
+import { jwtSettings } from './signing-key.ts';
+
+export interface RunningRole {
+  config: Config;
+  url: string;
+  container: Container;
+  bus: EventBus;
+  relays: OutboxRelay[];
+  stop(): Promise<void>;
+}
+
+/** Which modules run in which role. The only place that knows the shapes of the running system. */
+const ROLE_MODULES = {
+  monolith: { product: true, order: true },
+  product: { product: true, order: false },
+  order: { product: false, order: true },
+  gateway: { product: false, order: false },
+} as const;
+
+/**
+ * Composes and starts one role: adapters chosen by configuration, modules loaded into the container,
+ * subscriptions registered, relays started, HTTP listening. Returns how to stop it all in order.
+ */
+export async function startRole(config: Config, logger: Logger): Promise<RunningRole> {
+  const lifecycle = new Lifecycle(logger);
+  try {
+    return await compose(config, logger, lifecycle);
+  } catch (error) {
+    await lifecycle.stop();
+    throw error;
+  }
+}
+
+async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Promise<RunningRole> {
+  const jwt = jwtSettings(config);
+  const modules = ROLE_MODULES[config.role];
+  const container = new Container();
+  const bus = await createEventBus(config, logger, lifecycle);
+  container.bind(Tokens.Clock).toConstantValue(systemClock);
+  container.bind(Tokens.Logger).toConstantValue(logger);
+  container.bind(Tokens.EventBus).toConstantValue(bus);
+  container.bind(Tokens.Cache).toConstantValue(await createCache(config, lifecycle));
+  container.bind(Tokens.InstanceId).toConstantValue(`${config.role}-${randomUUID().slice(0, 8)}`);
+
+  const readiness: ReadinessCheck[] = [{ name: 'event-bus', check: async () => bus.problem() }];
+  const relays: OutboxRelay[] = [];
+  const api: Record<string, Router> = {};
+  const subscriptions: Subscription[] = [];
+
+  if (modules.product) {
+    const storage = await moduleStorage(config, 'product', bus, logger, lifecycle);
+    container
+      .bind(ProductTokens.Persistence)
+      .toConstantValue(new MikroOrmProductPersistence(storage.orm, () => storage.relay.nudge()));
+    container.load(productModule);
+    relays.push(storage.relay);
+    readiness.push({ name: 'product-db', check: storage.ping });
+    api['/products'] = container.get<Router>(ProductTokens.Router);
+    subscriptions.push(...container.get<Subscription[]>(ProductTokens.Subscriptions));
+  }
+
+  if (modules.order) {
+    const storage = await moduleStorage(config, 'order', bus, logger, lifecycle);
+    container
+      .bind(OrderTokens.Persistence)
+      .toConstantValue(new MikroOrmOrderPersistence(storage.orm, () => storage.relay.nudge()));
+    container.bind(OrderTokens.DefaultMode).toConstantValue(config.mode);
+    container
+      .bind(OrderTokens.ProductCatalog)
+      .toResolvedValue((facade: ProductFacade) => new InProcessProductCatalog(facade), [ProductTokens.Facade]);
+    container.load(orderModule);
+    relays.push(storage.relay);
+    readiness.push({ name: 'order-db', check: storage.ping });
+    api['/orders'] = container.get<Router>(OrderTokens.Router);
+    subscriptions.push(...container.get<Subscription[]>(OrderTokens.Subscriptions));
+  }
+
+  for (const subscription of subscriptions) bus.subscribe(subscription);
+  await bus.start();
+  for (const relay of relays) relay.start();
+
+  const app = createHttpApp({
+    logger,
+    metrics: new HttpMetrics(config.role),
+    jwt,
+    bodyLimit: config.bodyLimit,
+    readiness,
+    api,
+  });
+  const server = await listen(app, config.host, config.port);
+  lifecycle.onStop('http', 'http-server', () => closeServer(server));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info('listening', { role: config.role, mode: config.mode, storage: config.storage, bus: config.bus, url });
+  return { config, url, container, bus, relays, stop: () => lifecycle.stop() };
+}
+
+function listen(app: ReturnType<typeof createHttpApp>, host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+    server.requestTimeout = 30_000;
+  });
+}
+
+/** Stops accepting connections, lets in-flight requests finish, then drops idle keep-alive sockets. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 10_000).unref();
+  });
+}

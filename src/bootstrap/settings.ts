@@ -1,0 +1,55 @@
+/**
+ * Every operator setting, once: its config key, flag, environment variable, whether it is a secret, and
+ * what it means. The CLI, the environment reader, the redaction of `config print` and the README table
+ * are all derived from this list, so they cannot drift apart.
+ */
+export interface SettingSpec {
+  key: string;
+  flag: string;
+  env: string;
+  description: string;
+  secret?: boolean;
+  kind: 'string' | 'number' | 'boolean';
+}
+
+const setting = (key: string, description: string, extra: Partial<SettingSpec> = {}): SettingSpec => {
+  const kebab = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  return {
+    key,
+    flag: `--${kebab}`,
+    env: `HEXASHOP_${kebab.replaceAll('-', '_').toUpperCase()}`,
+    description,
+    kind: 'string',
+    ...extra,
+  };
+};
+
+export const SETTINGS: SettingSpec[] = [
+  setting('role', 'monolith | gateway | product | order'),
+  setting('mode', 'sync | async: how orders are placed when a request does not say'),
+  setting('host', 'interface to listen on'),
+  setting('port', 'listen port (default by role: 8080, 8081, 8082)', { kind: 'number' }),
+  setting('dataDir', 'directory for embedded databases and the development signing key'),
+  setting('storage', 'sqlite | mysql (default: sqlite for monolith, mysql for split roles)'),
+  setting('productDbUrl', 'product_db MySQL URL (mysql://user:password@host:3306/product_db)', { secret: true }),
+  setting('orderDbUrl', 'order_db MySQL URL (mysql://user:password@host:3306/order_db)', { secret: true }),
+  setting('dbPoolSize', 'connections per database pool', { kind: 'number' }),
+  setting('bus', 'in-process | kafka (default: in-process for monolith, kafka for split roles)'),
+  setting('kafkaBrokers', 'comma-separated Kafka bootstrap servers'),
+  setting('redisUrl', 'Redis URL for cache and rate limits (none: in-process memory)', { secret: true }),
+  setting('productUrl', 'product service as seen by the order service (sync mode over HTTP)'),
+  setting('productUpstreams', 'gateway: comma-separated product service URLs'),
+  setting('orderUpstreams', 'gateway: comma-separated order service URLs'),
+  setting('rateLimitRead', 'requests per client per minute for reads', { kind: 'number' }),
+  setting('rateLimitWrite', 'requests per client per minute for writes', { kind: 'number' }),
+  setting('jwtSecret', 'HS256 signing key (at least 32 characters); generated in the data dir in development', {
+    secret: true,
+  }),
+  setting('jwtIssuer', 'expected and issued `iss` claim'),
+  setting('jwtAudience', 'expected and issued `aud` claim'),
+  setting('bodyLimit', 'largest accepted request body, in bytes', { kind: 'number' }),
+  setting('logLevel', 'error | warn | info | debug'),
+  setting('migrate', 'apply pending migrations at start', { kind: 'boolean' }),
+];
+
+export const isSecretKey = (key: string) => SETTINGS.some((s) => s.key === key && s.secret);

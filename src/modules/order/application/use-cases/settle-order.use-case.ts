@@ -1,0 +1,51 @@
+import { firstDelivery, type InboxEntry } from '../../../../shared/messaging/outbox.port.ts';
+import type { Order, OrderProps } from '../../domain/order.ts';
+import type { ReservationResult } from '../ports/product-catalog.port.ts';
+import { CAS_ATTEMPTS, emit, type OrderDependencies } from './order-context.ts';
+
+export interface SettleOrderCommand {
+  orderId: string;
+  result: ReservationResult;
+  correlationId: string;
+  inbox?: InboxEntry;
+}
+
+/**
+ * Moves a PENDING order to its final state from the product module's answer. Both paths call this: the
+ * sync call's result and the StockReserved / StockReservationRejected event. Whichever comes second
+ * finds the order settled and changes nothing.
+ */
+export async function settleOrder(deps: OrderDependencies, cmd: SettleOrderCommand): Promise<OrderProps | null> {
+  for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
+    const settled = await deps.persistence.transaction(async (tx) => {
+      const order = await tx.orders.findById(cmd.orderId);
+      if (order?.status !== 'PENDING') {
+        await firstDelivery(tx.inbox, cmd.inbox);
+        return order ?? 'unknown';
+      }
+      if (!(await firstDelivery(tx.inbox, cmd.inbox))) return order;
+      const change = decide(order, cmd.result, deps.clock.now());
+      if (!change) return order;
+      if (!(await tx.orders.update(change.order, order.version))) return null;
+      await emit(deps, tx.outbox, cmd.correlationId, change.event);
+      return change.order;
+    });
+    if (settled === 'unknown') {
+      deps.logger.warn('reservation outcome for an unknown order ignored', { orderId: cmd.orderId });
+      return null;
+    }
+    if (settled) return settled.toProps();
+  }
+  throw new Error(`order ${cmd.orderId} kept changing while being settled`);
+}
+
+function decide(order: Order, result: ReservationResult, now: Date) {
+  switch (result.status) {
+    case 'RESERVED':
+      return order.confirm(now);
+    case 'REJECTED':
+      return order.reject(result.reason, now);
+    default:
+      return null; // a released reservation belongs to an order that was settled and cancelled already
+  }
+}

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { type Request, type Response, Router } from 'express';
+import { requireRole } from '../../../adapters/http/auth.ts';
+import { PathId } from '../../../adapters/http/common-schemas.ts';
+import { parse } from '../../../adapters/http/validate.ts';
+import type { PlacementMode } from '../application/ports/order-persistence.port.ts';
+import { cancelOrder } from '../application/use-cases/cancel-order.use-case.ts';
+import { getOrder } from '../application/use-cases/get-order.use-case.ts';
+import { listOrders } from '../application/use-cases/list-orders.use-case.ts';
+import type { Actor, OrderDependencies } from '../application/use-cases/order-context.ts';
+import { placeOrder } from '../application/use-cases/place-order.use-case.ts';
+import type { OrderProps } from '../domain/order.ts';
+import { IdempotencyKey, ListOrdersQuery, ModeQuery, PlaceOrderBody } from './order.schemas.ts';
+
+const toJson = ({ version: _v, rejectionReason, ...o }: OrderProps) => ({
+  ...o,
+  ...(rejectionReason ? { rejectionReason } : {}),
+  createdAt: o.createdAt.toISOString(),
+  updatedAt: o.updatedAt.toISOString(),
+});
+
+const actor = (req: Request): Actor => req.principal!;
+
+/**
+ * The mode for this request: `?mode=` wins, then `Prefer: respond-async` (RFC 7240), then the configured
+ * default. Returns whether a Prefer was honoured, for `Preference-Applied`.
+ */
+function chooseMode(req: Request, fallback: PlacementMode): { mode: PlacementMode; preferApplied: boolean } {
+  const { mode } = parse(ModeQuery, req.query, 'query');
+  if (mode) return { mode, preferApplied: false };
+  const prefersAsync = (req.get('prefer') ?? '')
+    .split(',')
+    .some((p) => p.split(';')[0]!.trim().toLowerCase() === 'respond-async');
+  return prefersAsync ? { mode: 'async', preferApplied: true } : { mode: fallback, preferApplied: false };
+}
+
+function sendOrder(res: Response, status: number, order: OrderProps) {
+  res.status(status).json(toJson(order));
+}
+
+/** Driving adapter: the contract's /api/v1/orders routes, for customers and admins. */
+export function orderRouter(deps: OrderDependencies, defaultMode: PlacementMode): Router {
+  const router = Router();
+  router.use(requireRole('customer', 'admin'));
+
+  router.post('/', async (req, res) => {
+    const body = parse(PlaceOrderBody, req.body, 'body');
+    const key = parse(IdempotencyKey, req.get('idempotency-key'), 'header');
+    const { mode, preferApplied } = chooseMode(req, defaultMode);
+    const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+    const placed = await placeOrder(deps, {
+      customerId: actor(req).id,
+      items: body.items,
+      mode,
+      correlationId: req.id,
+      ...(key ? { idempotency: { key, requestHash } } : {}),
+    });
+    if (preferApplied && placed.mode === 'async') res.set('Preference-Applied', 'respond-async');
+    res.location(`${req.baseUrl}/${placed.order.id}`);
+    sendOrder(res, placed.mode === 'async' ? 202 : 201, placed.order);
+  });
+
+  router.get('/', async (req, res) => {
+    const query = parse(ListOrdersQuery, req.query, 'query');
+    const page = await listOrders(deps, {
+      actor: actor(req),
+      status: query.status,
+      limit: query.limit,
+      after: query.cursor,
+    });
+    res.json({ items: page.items.map(toJson), nextCursor: page.nextCursor });
+  });
+
+  router.get('/:id', async (req, res) => {
+    const { id } = parse(PathId, req.params, 'path');
+    sendOrder(res, 200, await getOrder(deps, id, actor(req)));
+  });
+
+  router.post('/:id/cancel', async (req, res) => {
+    const { id } = parse(PathId, req.params, 'path');
+    const { mode } = chooseMode(req, defaultMode);
+    sendOrder(res, 200, await cancelOrder(deps, { orderId: id, actor: actor(req), mode, correlationId: req.id }));
+  });
+
+  return router;
+}

@@ -1,0 +1,50 @@
+import type { Inbox, Outbox } from '../../../../shared/messaging/outbox.port.ts';
+import type { Product } from '../../domain/product.ts';
+import type { Reservation } from '../../domain/reservation.ts';
+
+export interface ProductQuery {
+  limit: number;
+  after?: string | undefined;
+  /** Case-insensitive substring of name or sku. */
+  q?: string | undefined;
+}
+
+export interface ProductRepository {
+  findById(id: string): Promise<Product | null>;
+  findByIds(ids: readonly string[]): Promise<Product[]>;
+  /** Ordered by id; returns at most `limit` rows after the cursor. */
+  list(query: ProductQuery): Promise<Product[]>;
+  /** Throws ProductErrors.skuTaken when the sku exists. */
+  insert(product: Product): Promise<void>;
+  /** Compare-and-set on the version: false when the stored version is not `expectedVersion`. */
+  update(product: Product, expectedVersion: number): Promise<boolean>;
+  delete(id: string): Promise<Product | null>;
+  /**
+   * Atomically adds `delta` (negative to take) to the stock when the result stays >= 0, moving the version on.
+   * One conditional UPDATE, never read-then-write. False when there was not enough stock or no product.
+   */
+  adjustStock(id: string, delta: number, now: Date): Promise<boolean>;
+}
+
+/** The code of the DomainError `ReservationRepository.insert` throws when the order has a reservation already. */
+export const RESERVATION_EXISTS = 'RESERVATION_EXISTS';
+
+export interface ReservationRepository {
+  find(orderId: string): Promise<Reservation | null>;
+  /** Throws a DomainError coded RESERVATION_EXISTS when the order has one (the unique key is the idempotency guard). */
+  insert(reservation: Reservation): Promise<void>;
+  update(reservation: Reservation): Promise<void>;
+}
+
+export interface ProductTransaction {
+  products: ProductRepository;
+  reservations: ReservationRepository;
+  outbox: Outbox;
+  inbox: Inbox;
+}
+
+/** The product module's storage: reads outside a transaction, writes inside one, with the outbox. */
+export interface ProductPersistence {
+  products: ProductRepository;
+  transaction<T>(work: (tx: ProductTransaction) => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,46 @@
+import { firstDelivery, type InboxEntry } from '../../../../shared/messaging/outbox.port.ts';
+import { ProductEventTypes } from '../../domain/product.events.ts';
+import type { ReservationOutcome } from '../../domain/reservation.ts';
+import { outcomeOf } from '../../domain/reservation.ts';
+import { emit, type ProductDependencies, productEvent } from './product-context.ts';
+import { invalidate } from './reserve-stock.use-case.ts';
+
+export interface ReleaseStockCommand {
+  orderId: string;
+  correlationId: string;
+  inbox?: InboxEntry;
+}
+
+/**
+ * Gives an order's reserved stock back. Idempotent: only a RESERVED reservation is released, once;
+ * releasing an unknown, rejected or already released one changes nothing.
+ */
+export async function releaseStock(
+  deps: ProductDependencies,
+  cmd: ReleaseStockCommand,
+): Promise<ReservationOutcome | null> {
+  const released = await deps.persistence.transaction(async (tx) => {
+    const reservation = await tx.reservations.find(cmd.orderId);
+    if (reservation?.status !== 'RESERVED') return null;
+    await firstDelivery(tx.inbox, cmd.inbox);
+    const now = deps.clock.now();
+    for (const line of reservation.lines) {
+      // A product deleted since the reservation has nowhere to take its stock back; that is fine.
+      await tx.products.adjustStock(line.productId, line.quantity, now);
+    }
+    const next = { ...reservation, status: 'RELEASED' as const, updatedAt: now };
+    await tx.reservations.update(next);
+    await emit(
+      tx.outbox,
+      productEvent(deps, cmd.correlationId, {
+        type: ProductEventTypes.stockReleased,
+        aggregateId: cmd.orderId,
+        payload: { orderId: cmd.orderId, lines: reservation.lines },
+      }),
+    );
+    return next;
+  });
+  if (!released) return null;
+  await invalidate(deps, released.lines);
+  return outcomeOf(released);
+}

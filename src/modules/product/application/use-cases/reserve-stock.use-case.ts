@@ -1,0 +1,141 @@
+import { DomainError } from '../../../../shared/domain-error.ts';
+import { firstDelivery, type InboxEntry } from '../../../../shared/messaging/outbox.port.ts';
+import type { ReservedLine } from '../../domain/product.events.ts';
+import { ProductEventTypes } from '../../domain/product.events.ts';
+import {
+  outcomeOf,
+  RejectionReasons,
+  type RequestedItem,
+  type Reservation,
+  type ReservationOutcome,
+} from '../../domain/reservation.ts';
+import { type ProductTransaction, RESERVATION_EXISTS } from '../ports/product-persistence.port.ts';
+import { emit, type ProductDependencies, productCacheKey, productEvent } from './product-context.ts';
+
+export interface ReserveStockCommand {
+  orderId: string;
+  items: readonly RequestedItem[];
+  correlationId: string;
+  /** Set when an event asked for this; recorded in the inbox in the same transaction as the effect. */
+  inbox?: InboxEntry;
+}
+
+/** Thrown inside the transaction to roll back the stock already taken for an order that cannot be served. */
+class Shortfall extends Error {
+  constructor() {
+    super('insufficient stock');
+  }
+}
+
+/**
+ * Reserves every item of an order or none. Idempotent by order id: a repeated request (a retried HTTP call,
+ * a redelivered OrderPlaced) returns the first outcome and takes nothing again.
+ */
+export async function reserveStock(deps: ProductDependencies, cmd: ReserveStockCommand): Promise<ReservationOutcome> {
+  try {
+    const outcome = await deps.persistence.transaction((tx) => tryReserve(deps, tx, cmd));
+    if (outcome.status === 'RESERVED') await invalidate(deps, outcome.lines);
+    return outcome;
+  } catch (error) {
+    if (error instanceof Shortfall) {
+      return deps.persistence.transaction((tx) => recordRejection(deps, tx, cmd, RejectionReasons.insufficientStock));
+    }
+    // Two paths (the direct call and the OrderPlaced event) raced for one order: the loser rolled back.
+    if (error instanceof DomainError && error.code === RESERVATION_EXISTS) return currentOutcome(deps, cmd.orderId);
+    throw error;
+  }
+}
+
+async function currentOutcome(deps: ProductDependencies, orderId: string): Promise<ReservationOutcome> {
+  const existing = await deps.persistence.transaction((tx) => tx.reservations.find(orderId));
+  if (!existing) throw new Error(`reservation for order ${orderId} vanished`);
+  return outcomeOf(existing);
+}
+
+async function tryReserve(
+  deps: ProductDependencies,
+  tx: ProductTransaction,
+  cmd: ReserveStockCommand,
+): Promise<ReservationOutcome> {
+  const existing = await tx.reservations.find(cmd.orderId);
+  if (existing) return outcomeOf(existing);
+  await firstDelivery(tx.inbox, cmd.inbox);
+
+  const products = await tx.products.findByIds(cmd.items.map((i) => i.productId));
+  const byId = new Map(products.map((p) => [p.id, p.toProps()]));
+  if (cmd.items.some((i) => !byId.has(i.productId))) {
+    return recordRejection(deps, tx, cmd, RejectionReasons.unknownProduct);
+  }
+  if (new Set(products.map((p) => p.toProps().currency)).size > 1) {
+    return recordRejection(deps, tx, cmd, RejectionReasons.mixedCurrency);
+  }
+
+  const now = deps.clock.now();
+  // A fixed lock order (by product id) keeps two multi-item reservations from deadlocking on row locks.
+  const items = [...cmd.items].sort((a, b) => a.productId.localeCompare(b.productId));
+  for (const item of items) {
+    if (!(await tx.products.adjustStock(item.productId, -item.quantity, now))) throw new Shortfall();
+  }
+  const lines: ReservedLine[] = cmd.items.map((item) => {
+    const p = byId.get(item.productId)!;
+    return {
+      productId: p.id,
+      sku: p.sku,
+      name: p.name,
+      unitPriceCents: p.priceCents,
+      currency: p.currency,
+      quantity: item.quantity,
+    };
+  });
+  await tx.reservations.insert({
+    orderId: cmd.orderId,
+    status: 'RESERVED',
+    reason: null,
+    lines,
+    createdAt: now,
+    updatedAt: now,
+  });
+  await emit(
+    tx.outbox,
+    productEvent(deps, cmd.correlationId, {
+      type: ProductEventTypes.stockReserved,
+      aggregateId: cmd.orderId,
+      payload: { orderId: cmd.orderId, lines },
+    }),
+  );
+  return { status: 'RESERVED', lines };
+}
+
+async function recordRejection(
+  deps: ProductDependencies,
+  tx: ProductTransaction,
+  cmd: ReserveStockCommand,
+  reason: string,
+): Promise<ReservationOutcome> {
+  const existing = await tx.reservations.find(cmd.orderId);
+  if (existing) return outcomeOf(existing);
+  await firstDelivery(tx.inbox, cmd.inbox);
+  const now = deps.clock.now();
+  const rejection: Reservation = {
+    orderId: cmd.orderId,
+    status: 'REJECTED',
+    reason,
+    lines: [],
+    createdAt: now,
+    updatedAt: now,
+  };
+  await tx.reservations.insert(rejection);
+  await emit(
+    tx.outbox,
+    productEvent(deps, cmd.correlationId, {
+      type: ProductEventTypes.stockReservationRejected,
+      aggregateId: cmd.orderId,
+      payload: { orderId: cmd.orderId, reason },
+    }),
+  );
+  return outcomeOf(rejection);
+}
+
+export async function invalidate(deps: ProductDependencies, lines: readonly ReservedLine[]): Promise<void> {
+  await Promise.all(lines.map((l) => deps.cache.delete(productCacheKey(l.productId))));
+}

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import type { EventEnvelope } from '../../../shared/messaging/event-envelope.ts';
+import { type ProductDependencies, productCacheKey } from '../application/use-cases/product-context.ts';
+
+const ProductIds = z.object({
+  id: z.uuid().optional(),
+  lines: z.array(z.object({ productId: z.uuid() })).optional(),
+});
+
+/**
+ * Event-driven cache invalidation: whichever instance made a change, every instance (and a shared Redis
+ * cache) drops the entries the change touched. Write paths also invalidate at once; this covers the rest.
+ */
+export function invalidateProductCache(deps: Pick<ProductDependencies, 'cache'>) {
+  return async (event: EventEnvelope): Promise<void> => {
+    const { id, lines = [] } = ProductIds.parse(event.payload);
+    const ids = [...(id ? [id] : []), ...lines.map((l) => l.productId)];
+    await Promise.all(ids.map((productId) => deps.cache.delete(productCacheKey(productId))));
+  };
+}
