@@ -43,7 +43,8 @@ module.exports = {
     },
     {
       name: 'order-keeps-its-own-event-types',
-      comment: 'The order and product modules never import each other, not even contracts: each keeps its own copy of what it consumes.',
+      comment:
+        'The order and product modules never import each other, not even contracts: each keeps its own copy of what it consumes.',
       severity: 'error',
       from: { path: '^src/modules/(order|product)/' },
       to: { path: '^src/modules/(order|product)/contract\\.ts$', pathNot: '^src/modules/$1/' },
@@ -59,6 +60,9 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
   },
 };

@@ -3,13 +3,7 @@
  * the HTTP edge maps categories to status codes, so the core never knows about HTTP.
  */
 export type ErrorCategory =
-  | 'invalid'
-  | 'not-found'
-  | 'conflict'
-  | 'forbidden'
-  | 'precondition-failed'
-  | 'unprocessable'
-  | 'unavailable';
+  'invalid' | 'not-found' | 'conflict' | 'forbidden' | 'precondition-failed' | 'unprocessable' | 'unavailable';
 
 export class DomainError extends Error {
   readonly code: string;

@@ -72,7 +72,9 @@ export class OutboxRelay {
 
   /** Publishes everything pending now; for tests and for draining on shutdown. */
   async drain(): Promise<void> {
-    while ((await this.#relayBatch()) > 0) {}
+    let sent: number;
+    do sent = await this.#relayBatch();
+    while (sent > 0);
   }
 
   async #run(): Promise<void> {
