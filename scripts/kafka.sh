@@ -3,12 +3,14 @@
 #
 # Usage: scripts/kafka.sh start|stop|status|fetch
 #
-# Version: pinned in scripts/kafka/pom.xml (Kafka 4.3.1). 4.3.1 is the newest 4.x release whose
-# full artifact set is on Maven Central here: kafka_2.13 4.4.0 exists but kafka-tools 4.4.0 (home
-# of TopicCommand, our readiness probe) does not. kafkajs 2.2.4 works against it: admin
-# createTopics, an idempotent producer (acks=-1), a consumer group and deleteTopics were checked.
-# Kafka 4.x removed very old protocol versions (KIP-896) but kafkajs negotiates newer ones
-# through ApiVersions, so there was no reason to fall back to 3.9.x.
+# Version: pinned in scripts/kafka/pom.xml (Kafka 4.3.1). It is the newest 4.x release whose full
+# artifact set resolves from Maven Central: kafka_2.13 4.4.0 is there but kafka-tools 4.4.0 (home of
+# TopicCommand, our readiness probe) is not. Once it is, bumping kafka.version is the whole upgrade
+# (a 4.4.0 broker passed the same kafkajs check).
+# kafkajs 2.2.4 works with 4.3.1: admin createTopics (6 partitions), an idempotent producer
+# (acks=-1), a transactional producer, a consumer group with offset commits, and deleteTopics.
+# Kafka 4.x dropped very old protocol versions (KIP-896), but kafkajs picks newer ones through
+# ApiVersions, so there was no reason to fall back to 3.9.x.
 #
 # Everything lives under .cache/kafka (gitignored):
 #   libs/        jars copied by Maven from ~/.m2 (re-fetched when pom.xml changes)

@@ -59,13 +59,14 @@ stop_pid() {
 
 # ---------------------------------------------------------------- MariaDB
 MARIADB_PIDFILE="$STATE/mariadb.pid"
-mariadb_admin() {
-  local bin
+# "Answers" means the server replied over TCP, even if it refused our login: a fresh datadir
+# may not let root in from 127.0.0.1 (error 1130), and ping exits non-zero for that one.
+mariadb_alive() {
+  local bin out
   bin="$(command -v mariadb-admin || command -v mysqladmin)" || return 127
-  # ping exits 0 even on "access denied": it only asks whether the server answers.
-  "$bin" --protocol=tcp -h "$HOST" -P "$MARIADB_PORT" -u root --connect-timeout=2 "$@"
+  out="$("$bin" --protocol=tcp -h "$HOST" -P "$MARIADB_PORT" -u root --connect-timeout=2 ping 2>&1)" && return 0
+  [[ "$out" =~ (1045|1130|Access\ denied|not\ allowed\ to\ connect) ]]
 }
-mariadb_alive() { mariadb_admin ping; }
 
 mariadb_up() {
   if mariadb_alive >/dev/null 2>&1; then
@@ -154,13 +155,13 @@ kafka_up() {
     return 0
   fi
   # kafka.sh fetches the jars on first use and returns only once metadata requests work.
-  "$KAFKA_SH" start 9>&-    # prints "kafka: started (pid N) ..."
+  bash "$KAFKA_SH" start 9>&-    # prints "kafka: started (pid N) ..."
   touch "$KAFKA_MARKER"
 }
 
 kafka_down() {
   if [[ -f "$KAFKA_MARKER" ]]; then
-    "$KAFKA_SH" stop
+    bash "$KAFKA_SH" stop
     rm -f "$KAFKA_MARKER"
   elif port_open "$KAFKA_PORT"; then
     echo "kafka: not started by this script; left running"
@@ -184,7 +185,7 @@ status_line() {
 status() {
   status_line mariadb mariadb_alive "$MARIADB_PIDFILE" mariadbd
   status_line redis redis_alive "$REDIS_PIDFILE" redis-server
-  if [[ -f "$KAFKA_MARKER" ]] && "$KAFKA_SH" status >/dev/null; then
+  if [[ -f "$KAFKA_MARKER" ]] && bash "$KAFKA_SH" status >/dev/null; then
     echo "kafka: running (pid $(<"$ROOT/.cache/kafka/kafka.pid"), started by services.sh)"
   elif port_open "$KAFKA_PORT"; then
     echo "kafka: running (not started by services.sh)"
