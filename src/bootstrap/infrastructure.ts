@@ -1,7 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/core';
+import type { Redis } from 'ioredis';
 import { MemoryCache } from '../adapters/cache/memory/memory-cache.ts';
+import { RedisCache } from '../adapters/cache/redis/redis-cache.ts';
+import { connectRedis } from '../adapters/cache/redis/redis-client.ts';
 import { InProcessEventBus } from '../adapters/messaging/in-process/in-process-event-bus.ts';
 import { OutboxRelay } from '../adapters/messaging/outbox-relay.ts';
 import { orderMigrations } from '../adapters/persistence/mikro-orm/order/order.migrations.ts';
@@ -78,9 +81,14 @@ export async function createEventBus(config: Config, logger: Logger, lifecycle: 
   return bus;
 }
 
-export async function createCache(config: Config, _lifecycle: Lifecycle): Promise<Cache> {
-  if (config.redisUrl) {
-    throw new Error('the redis cache is not available in this build');
-  }
-  return new MemoryCache();
+/** The shared Redis connection when one is configured (cache and rate limits), else null: memory it is. */
+export async function createRedis(config: Config, logger: Logger, lifecycle: Lifecycle): Promise<Redis | null> {
+  if (!config.redisUrl) return null;
+  const redis = await connectRedis(config.redisUrl, logger);
+  lifecycle.onStop('storage', 'redis', async () => void (await redis.quit().catch(() => redis.disconnect())));
+  return redis;
+}
+
+export function createCache(redis: Redis | null, logger: Logger): Cache {
+  return redis ? new RedisCache(redis, logger) : new MemoryCache();
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Router } from 'express';
 import { Container } from 'inversify';
 import { HttpMetrics } from '../adapters/http/metrics.ts';
+import { redisProblem } from '../adapters/cache/redis/redis-client.ts';
 import { InProcessProductCatalog } from '../adapters/in-process/in-process-product-catalog.ts';
 import type { OutboxRelay } from '../adapters/messaging/outbox-relay.ts';
 import { MikroOrmOrderPersistence } from '../adapters/persistence/mikro-orm/order/mikro-orm-order-persistence.ts';
@@ -17,7 +18,7 @@ import type { EventBus, Subscription } from '../shared/messaging/event-bus.port.
 import { Tokens } from '../shared/tokens.ts';
 import type { Config } from './config.schema.ts';
 import { createHttpApp, type ReadinessCheck } from './http-app.ts';
-import { createCache, createEventBus, moduleStorage } from './infrastructure.ts';
+import { createCache, createEventBus, createRedis, moduleStorage } from './infrastructure.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { jwtSettings } from './signing-key.ts';
 
@@ -60,10 +61,12 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
   container.bind(Tokens.Clock).toConstantValue(systemClock);
   container.bind(Tokens.Logger).toConstantValue(logger);
   container.bind(Tokens.EventBus).toConstantValue(bus);
-  container.bind(Tokens.Cache).toConstantValue(await createCache(config, lifecycle));
+  const redis = await createRedis(config, logger, lifecycle);
+  container.bind(Tokens.Cache).toConstantValue(createCache(redis, logger));
   container.bind(Tokens.InstanceId).toConstantValue(`${config.role}-${randomUUID().slice(0, 8)}`);
 
   const readiness: ReadinessCheck[] = [{ name: 'event-bus', check: async () => bus.problem() }];
+  if (redis) readiness.push({ name: 'redis', check: () => redisProblem(redis) });
   const relays: OutboxRelay[] = [];
   const api: Record<string, Router> = {};
   const subscriptions: Subscription[] = [];
