@@ -36,6 +36,7 @@ export class Product {
   }
 
   static create(id: string, input: NewProduct, now: Date): Product {
+    assertStockInput(input.stock);
     return new Product({ ...input, id, version: 1, createdAt: now, updatedAt: now });
   }
 
@@ -58,6 +59,7 @@ export class Product {
 
   /** Returns the changed product; this one is left as it was (the caller may still need the old version). */
   change(changes: ProductChanges, now: Date): Product {
+    if (changes.stock !== undefined) assertStockInput(changes.stock);
     return new Product({ ...this.#props, ...changes, version: this.#props.version + 1, updatedAt: now });
   }
 
@@ -78,8 +80,16 @@ export class Product {
       throw ProductErrors.invalid('name', 'must be 1-200 characters and not blank');
     }
     if (p.description.length > 5000) throw ProductErrors.invalid('description', 'must be at most 5000 characters');
-    if (!Number.isSafeInteger(p.stock) || p.stock < 0 || p.stock > MAX_STOCK) {
-      throw ProductErrors.invalid('stock', `must be an integer from 0 to ${MAX_STOCK}`);
-    }
+    if (!Number.isSafeInteger(p.stock) || p.stock < 0) throw ProductErrors.invalid('stock', 'must be an integer >= 0');
+  }
+}
+
+/**
+ * The cap applies to what an admin sets. Released reservations may lift stored stock a little above it,
+ * and a product must still load then.
+ */
+function assertStockInput(stock: number): void {
+  if (!Number.isSafeInteger(stock) || stock < 0 || stock > MAX_STOCK) {
+    throw ProductErrors.invalid('stock', `must be an integer from 0 to ${MAX_STOCK}`);
   }
 }
