@@ -87,6 +87,16 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       if (status >= 500) logger.warn('dependency unavailable', { code: error.code, detail: error.message });
       return sendProblem(res, status, error.code, error.message);
     }
+    if (isConnectionFailure(error)) {
+      logger.warn('dependency unavailable', { error: describe(error) });
+      res.set('Retry-After', '5');
+      return sendProblem(
+        res,
+        503,
+        'DEPENDENCY_UNAVAILABLE',
+        'a service this request needs is unavailable; retry later',
+      );
+    }
     const parserError = bodyParserProblem(error);
     if (parserError) return sendProblem(res, parserError.status, parserError.code, parserError.detail);
     logger.error('unhandled error', { method: req.method, path: req.path, error: describe(error) });
@@ -111,6 +121,22 @@ function bodyParserProblem(error: unknown): { status: number; code: string; deta
     default:
       return null;
   }
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+]);
+
+/** A database or broker that cannot be reached is a 503 (retry later), not a bug of ours. */
+function isConnectionFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return error.name === 'ConnectionException' || (typeof code === 'string' && CONNECTION_CODES.has(code));
 }
 
 const describe = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
