@@ -5,6 +5,7 @@ import { jsonBody } from '../adapters/http/json-body.ts';
 import type { HttpMetrics } from '../adapters/http/metrics.ts';
 import { errorHandler, sendProblem } from '../adapters/http/problem.ts';
 import { requestContext } from '../adapters/http/request-context.ts';
+import { traceContext } from '../adapters/http/trace-context.ts';
 import type { Logger } from '../shared/logger.port.ts';
 
 /** A readiness check: resolves to null when the dependency is fine, else to what is wrong. */
@@ -18,6 +19,10 @@ export interface HttpAppOptions {
   readiness: ReadinessCheck[];
   /** Mounted under /api/v1, e.g. { '/products': router }. */
   api: Record<string, Router>;
+  /** Service-to-service routes under /internal/v1 (the product service's reservation API). */
+  internal?: Record<string, Router>;
+  /** The gateway role's proxy: answers /api/v1/… by forwarding, bodies streamed (no body parser in front). */
+  gateway?: Router;
   /** Middleware in front of the API routes (rate limits). */
   apiGuards?: RequestHandler[];
 }
@@ -28,7 +33,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  app.use(requestContext, options.metrics.middleware(), helmet());
+  app.use(requestContext, traceContext, options.metrics.middleware(), helmet());
 
   app.get('/health/live', (_req, res) => {
     res.json({ status: 'ok' });
@@ -45,10 +50,23 @@ export function createHttpApp(options: HttpAppOptions): Express {
   });
   app.get('/metrics', options.metrics.handler());
 
-  const api = express.Router();
-  api.use(...(options.apiGuards ?? []), ...jsonBody(options.bodyLimit), authenticate(options.jwt));
-  for (const [path, router] of Object.entries(options.api)) api.use(path, router);
-  app.use('/api/v1', api);
+  if (options.gateway) {
+    // Authenticated and rate limited here, parsed and limited by the services behind it.
+    app.use('/api/v1', ...(options.apiGuards ?? []), authenticate(options.jwt));
+    app.use(options.gateway);
+  }
+  if (Object.keys(options.api).length > 0) {
+    const api = express.Router();
+    api.use(...(options.apiGuards ?? []), ...jsonBody(options.bodyLimit), authenticate(options.jwt));
+    for (const [path, router] of Object.entries(options.api)) api.use(path, router);
+    app.use('/api/v1', api);
+  }
+  if (options.internal && Object.keys(options.internal).length > 0) {
+    const internal = express.Router();
+    internal.use(...jsonBody(options.bodyLimit), authenticate(options.jwt));
+    for (const [path, router] of Object.entries(options.internal)) internal.use(path, router);
+    app.use('/internal/v1', internal);
+  }
 
   app.use((req, res) => sendProblem(res, 404, 'ROUTE_NOT_FOUND', `no route for ${req.method} ${req.path}`));
   app.use(errorHandler(options.logger));

@@ -5,6 +5,8 @@ import type { Router } from 'express';
 import { Container } from 'inversify';
 import { HttpMetrics } from '../adapters/http/metrics.ts';
 import { redisProblem } from '../adapters/cache/redis/redis-client.ts';
+import { HttpProductCatalog } from '../adapters/http-client/http-product-catalog.ts';
+import { createGateway, type Gateway } from '../modules/gateway/gateway.router.ts';
 import { InProcessProductCatalog } from '../adapters/in-process/in-process-product-catalog.ts';
 import type { OutboxRelay } from '../adapters/messaging/outbox-relay.ts';
 import { MikroOrmOrderPersistence } from '../adapters/persistence/mikro-orm/order/mikro-orm-order-persistence.ts';
@@ -33,10 +35,10 @@ export interface RunningRole {
 
 /** Which modules run in which role. The only place that knows the shapes of the running system. */
 const ROLE_MODULES = {
-  monolith: { product: true, order: true },
-  product: { product: true, order: false },
-  order: { product: false, order: true },
-  gateway: { product: false, order: false },
+  monolith: { product: true, order: true, gateway: false },
+  product: { product: true, order: false, gateway: false },
+  order: { product: false, order: true, gateway: false },
+  gateway: { product: false, order: false, gateway: true },
 } as const;
 
 /**
@@ -69,6 +71,7 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
   if (redis) readiness.push({ name: 'redis', check: () => redisProblem(redis) });
   const relays: OutboxRelay[] = [];
   const api: Record<string, Router> = {};
+  const internal: Record<string, Router> = {};
   const subscriptions: Subscription[] = [];
 
   if (modules.product) {
@@ -80,6 +83,7 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
     relays.push(storage.relay);
     readiness.push({ name: 'product-db', check: storage.ping });
     api['/products'] = container.get<Router>(ProductTokens.Router);
+    internal['/reservations'] = container.get<Router>(ProductTokens.ReservationRouter);
     subscriptions.push(...container.get<Subscription[]>(ProductTokens.Subscriptions));
   }
 
@@ -89,14 +93,31 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
       .bind(OrderTokens.Persistence)
       .toConstantValue(new MikroOrmOrderPersistence(storage.orm, () => storage.relay.nudge()));
     container.bind(OrderTokens.DefaultMode).toConstantValue(config.mode);
-    container
-      .bind(OrderTokens.ProductCatalog)
-      .toResolvedValue((facade: ProductFacade) => new InProcessProductCatalog(facade), [ProductTokens.Facade]);
+    if (modules.product) {
+      container
+        .bind(OrderTokens.ProductCatalog)
+        .toResolvedValue((facade: ProductFacade) => new InProcessProductCatalog(facade), [ProductTokens.Facade]);
+    } else {
+      const catalog = new HttpProductCatalog({ baseUrl: config.productUrl, jwt, logger });
+      lifecycle.onStop('producers', 'product-catalog', () => catalog.close());
+      container.bind(OrderTokens.ProductCatalog).toConstantValue(catalog);
+    }
     container.load(orderModule);
     relays.push(storage.relay);
     readiness.push({ name: 'order-db', check: storage.ping });
     api['/orders'] = container.get<Router>(OrderTokens.Router);
     subscriptions.push(...container.get<Subscription[]>(OrderTokens.Subscriptions));
+  }
+
+  let gateway: Gateway | undefined;
+  if (modules.gateway) {
+    gateway = createGateway({
+      productUpstreams: config.productUpstreams,
+      orderUpstreams: config.orderUpstreams,
+      logger,
+    });
+    // After the HTTP server has drained, so proxied calls in flight can finish.
+    lifecycle.onStop('producers', 'gateway-upstreams', () => gateway!.close());
   }
 
   for (const subscription of subscriptions) bus.subscribe(subscription);
@@ -110,6 +131,8 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
     bodyLimit: config.bodyLimit,
     readiness,
     api,
+    internal,
+    gateway: gateway?.router,
   });
   const server = await listen(app, config.host, config.port);
   lifecycle.onStop('http', 'http-server', () => closeServer(server));
@@ -131,8 +154,15 @@ function listen(app: ReturnType<typeof createHttpApp>, host: string, port: numbe
 /** Stops accepting connections, lets in-flight requests finish, then drops idle keep-alive sockets. */
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
+    // A keep-alive connection busy now turns idle once its response is out; close it then, not after the grace.
+    const sweep = setInterval(() => server.closeIdleConnections(), 20);
+    const grace = setTimeout(() => server.closeAllConnections(), 10_000);
+    grace.unref();
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(grace);
+      resolve();
+    });
     server.closeIdleConnections();
-    setTimeout(() => server.closeAllConnections(), 10_000).unref();
   });
 }

@@ -2,7 +2,11 @@ import type { RequestHandler } from 'express';
 import jwt from 'jsonwebtoken';
 import { HttpProblem } from './problem.ts';
 
-export type Role = 'admin' | 'customer';
+/** `service` is for calls between the services (e.g. the order service reserving stock); no public route takes it. */
+export type Role = 'admin' | 'customer' | 'service';
+
+const ROLES: readonly string[] = ['admin', 'customer', 'service'] satisfies Role[];
+const isRole = (value: unknown): value is Role => typeof value === 'string' && ROLES.includes(value);
 
 export interface Principal {
   id: string;
@@ -58,8 +62,7 @@ export function verifyToken(settings: JwtSettings, token: string): Principal {
   if (typeof claims.exp !== 'number') throw unauthorized('invalid_token', 'the token has no expiry');
   if (typeof claims.sub !== 'string' || !SUBJECT.test(claims.sub))
     throw unauthorized('invalid_token', 'the token has no valid subject');
-  if (claims.role !== 'admin' && claims.role !== 'customer')
-    throw unauthorized('invalid_token', 'the token has no known role');
+  if (!isRole(claims.role)) throw unauthorized('invalid_token', 'the token has no known role');
   return { id: claims.sub, role: claims.role };
 }
 

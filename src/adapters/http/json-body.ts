@@ -3,9 +3,15 @@ import { HttpProblem } from './problem.ts';
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+/**
+ * Thrown from the reviver. body-parser strips every own property but `message` from what JSON.parse throws,
+ * so an HttpProblem would lose its status and code there: this class survives and is turned into one below.
+ */
+class ForbiddenKeyError extends Error {}
+
 /** Rejects prototype-pollution keys anywhere in the document, before any code can spread the object. */
 function reviver(key: string, value: unknown) {
-  if (FORBIDDEN_KEYS.has(key)) throw new HttpProblem(400, 'FORBIDDEN_KEY', `the key "${key}" is not allowed`);
+  if (FORBIDDEN_KEYS.has(key)) throw new ForbiddenKeyError(`the key "${key}" is not allowed`);
   return value;
 }
 
@@ -27,5 +33,9 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
     }
     next();
   };
-  return [requireJson, parse];
+  const parseJson: RequestHandler = (req, res, next) =>
+    parse(req, res, (error?: unknown) =>
+      next(error instanceof ForbiddenKeyError ? new HttpProblem(400, 'FORBIDDEN_KEY', error.message) : error),
+    );
+  return [requireJson, parseJson];
 }

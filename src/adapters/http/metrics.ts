@@ -28,9 +28,20 @@ export class HttpMetrics {
   middleware(): RequestHandler {
     return (req, res, next) => {
       const end = this.#duration.startTimer();
+      // The matched route's template (e.g. /api/v1/orders/:id); unmatched paths share one label. It is taken
+      // when the route matches: once an error leaves a router, Express has reset req.baseUrl to the parent's.
+      let route = 'unmatched';
+      let matched: unknown;
+      Object.defineProperty(req, 'route', {
+        configurable: true,
+        enumerable: true,
+        get: () => matched,
+        set: (value: { path?: unknown } | undefined) => {
+          matched = value;
+          if (value) route = value.path === '/' && req.baseUrl ? req.baseUrl : `${req.baseUrl}${String(value.path)}`;
+        },
+      });
       res.on('finish', () => {
-        // The matched route's template (e.g. /api/v1/orders/:id); unmatched paths share one label.
-        const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
         const labels = { method: req.method, route, status: String(res.statusCode) };
         this.#requests.inc(labels);
         end(labels);

@@ -99,6 +99,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     const parserError = bodyParserProblem(error);
     if (parserError) return sendProblem(res, parserError.status, parserError.code, parserError.detail);
+    // The router could not percent-decode a path parameter (e.g. /products/%E0%A4%A): the client's mistake.
+    if (error instanceof URIError)
+      return sendProblem(res, 400, 'MALFORMED_PATH', 'the path is not valid percent-encoding');
     logger.error('unhandled error', { method: req.method, path: req.path, error: describe(error) });
     return sendProblem(res, 500, 'INTERNAL', 'the server could not complete the request');
   };

@@ -10,6 +10,7 @@ import { releaseStock } from './application/use-cases/release-stock.use-case.ts'
 import { reserveStock } from './application/use-cases/reserve-stock.use-case.ts';
 import type { ProductFacade } from './contract.ts';
 import { productRouter } from './http/product.router.ts';
+import { reservationRouter } from './http/reservation.router.ts';
 import { handleOrderEvent, PRODUCT_CONSUMER } from './messaging/order-events.consumer.ts';
 import { invalidateProductCache } from './messaging/product-events.consumer.ts';
 
@@ -19,6 +20,8 @@ export const ProductTokens = {
   Dependencies: Symbol.for('ProductDependencies'),
   Facade: Symbol.for('ProductFacade'),
   Router: Symbol.for('ProductRouter'),
+  /** The internal reservation API (/internal/v1/reservations) the order service calls over HTTP. */
+  ReservationRouter: Symbol.for('ProductReservationRouter'),
   Subscriptions: Symbol.for('ProductSubscriptions'),
 } as const;
 
@@ -43,6 +46,10 @@ export const productModule = new ContainerModule(({ bind }) => {
 
   bind(ProductTokens.Router)
     .toResolvedValue((deps: ProductDependencies) => productRouter(deps), [ProductTokens.Dependencies])
+    .inSingletonScope();
+
+  bind(ProductTokens.ReservationRouter)
+    .toResolvedValue((facade: ProductFacade) => reservationRouter(facade), [ProductTokens.Facade])
     .inSingletonScope();
 
   bind<Subscription[]>(ProductTokens.Subscriptions)

@@ -1,16 +1,29 @@
+import { readFileSync } from 'node:fs';
 import type { MikroORM, Options } from '@mikro-orm/core';
 import { type Migration, Migrator } from '@mikro-orm/migrations';
 import type { Logger } from '../../../shared/logger.port.ts';
 
 export type Storage = 'sqlite' | 'mysql';
 
+/** TLS to a MySQL server, handed to mysql2 as its `ssl` option (PEM strings; node:tls semantics). */
+export interface MysqlTlsOptions {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** Default true: the server certificate must chain to `ca` (or Node's bundled CAs) and match the host. */
+  rejectUnauthorized?: boolean;
+}
+
 export interface DatabaseOptions {
   storage: Storage;
-  /** A file path for sqlite, a mysql:// URL for mysql. */
+  /** A file path for sqlite, a mysql:// URL for mysql (see mysqlConnection for its query parameters). */
   location: string;
   entities: readonly unknown[];
   migrations: { name: string; class: new (...args: never[]) => Migration }[];
+  /** Most connections the pool opens (mysql). */
   poolSize?: number;
+  /** Explicit TLS for mysql; merged over what the URL asks for. */
+  tls?: MysqlTlsOptions;
   logger: Logger;
 }
 
@@ -38,15 +51,45 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
     await orm.em.getConnection().execute('pragma journal_mode = wal');
     await orm.em.getConnection().execute('pragma busy_timeout = 5000');
     await orm.em.getConnection().execute('pragma foreign_keys = on');
+    await orm.em.getConnection().execute('pragma synchronous = normal');
     return orm as unknown as MikroORM;
   }
+  return openMysql({ ...common, ...mysqlConnection(options.location, options.tls), poolSize: options.poolSize });
+}
+
+/** A MySQL/MariaDB connection through @mikro-orm/mysql (mysql2 underneath). */
+export async function openMysql(options: Partial<Options> & { poolSize?: number | undefined }): Promise<MikroORM> {
+  const { poolSize, ...rest } = options;
   const { MikroORM: MySqlOrm } = await import('@mikro-orm/mysql');
   const orm = await MySqlOrm.init({
-    ...common,
-    clientUrl: options.location,
-    pool: { min: 0, max: options.poolSize ?? 10 },
-  });
+    ...rest,
+    pool: { min: 0, max: poolSize ?? 10 },
+    // Dates are stored as UTC datetime(3); mysql2 hands them back as strings MikroORM parses as UTC.
+    forceUtcTimezone: true,
+  } as Options);
   return orm as unknown as MikroORM;
+}
+
+/**
+ * Turns a mysql:// URL into MikroORM connection options. The query string may ask for TLS:
+ *   ?ssl=true                 TLS, server certificate verified against Node's bundled CAs
+ *   ?ssl-ca=/path/to/ca.pem   TLS, verified against that CA (implies ssl=true)
+ *   ?ssl=false                no TLS (the default)
+ * Explicit `tls` options are merged over these (e.g. a client certificate, or rejectUnauthorized).
+ * Anything else in the query is refused, so a typo cannot silently turn TLS off.
+ */
+export function mysqlConnection(location: string, tls?: MysqlTlsOptions): Partial<Options> {
+  const url = new URL(location);
+  let ssl: MysqlTlsOptions | undefined;
+  for (const [key, value] of url.searchParams) {
+    if (key === 'ssl' && (value === 'true' || value === 'false')) ssl = value === 'true' ? (ssl ?? {}) : undefined;
+    else if (key === 'ssl-ca' && value) ssl = { ...ssl, ca: readFileSync(value, 'utf8') };
+    else throw new Error(`unsupported MySQL URL parameter "${key}" (supported: ssl=true|false, ssl-ca=PATH)`);
+  }
+  if (tls) ssl = { ...ssl, ...tls };
+  url.search = '';
+  // JSON as text on every server (MariaDB's JSON is LONGTEXT): JsonColumnType parses it the same way.
+  return { clientUrl: url.toString(), driverOptions: { jsonStrings: true, ...(ssl ? { ssl } : {}) } };
 }
 
 /** Applies pending migrations; returns the names applied (none on an up-to-date database). */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
 import { requireRole } from '../../../adapters/http/auth.ts';
 import { PathId } from '../../../adapters/http/common-schemas.ts';
+import { HttpProblem } from '../../../adapters/http/problem.ts';
 import { parse } from '../../../adapters/http/validate.ts';
 import type { PlacementMode } from '../application/ports/order-persistence.port.ts';
 import { cancelOrder } from '../application/use-cases/cancel-order.use-case.ts';
@@ -19,7 +20,12 @@ const toJson = ({ version: _v, rejectionReason, ...o }: OrderProps) => ({
   updatedAt: o.updatedAt.toISOString(),
 });
 
-const actor = (req: Request): Actor => req.principal!;
+/** The guard below admits customers and admins only; a service token never reaches the use cases. */
+const actor = (req: Request): Actor => {
+  const { id, role } = req.principal!;
+  if (role === 'service') throw new HttpProblem(403, 'FORBIDDEN', 'this route is for customer or admin only');
+  return { id, role };
+};
 
 /**
  * The mode for this request: `?mode=` wins, then `Prefer: respond-async` (RFC 7240), then the configured

@@ -1,0 +1,45 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import type { RequestHandler } from 'express';
+
+/**
+ * W3C Trace Context (`traceparent`) without a tracing library: enough to keep one trace id across the gateway,
+ * the order service and its calls to the product service, for whoever collects the logs and spans later.
+ */
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const ZEROS = /^0+$/;
+
+export interface TraceParent {
+  traceId: string;
+  parentId: string;
+  flags: string;
+}
+
+/** The parts of a well-formed version-00 traceparent; null for anything else (all-zero ids are invalid). */
+export function parseTraceparent(value: string | undefined): TraceParent | null {
+  const match = value === undefined ? null : TRACEPARENT.exec(value.trim());
+  if (!match || ZEROS.test(match[1]!) || ZEROS.test(match[2]!)) return null;
+  return { traceId: match[1]!, parentId: match[2]!, flags: match[3]! };
+}
+
+const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+
+/** A traceparent for a new span: in the given one's trace when it is valid, else in a new (sampled) trace. */
+export function childTraceparent(parent?: string): string {
+  const parsed = parseTraceparent(parent);
+  return `00-${parsed?.traceId ?? hex(16)}-${hex(8)}-${parsed?.flags ?? '01'}`;
+}
+
+const ambient = new AsyncLocalStorage<string>();
+
+/** The traceparent of the request being handled, when `traceContext` runs in front of it. */
+export const currentTraceparent = (): string | undefined => ambient.getStore();
+
+/**
+ * Keeps the caller's traceparent (or starts a trace) for the rest of the request, so outgoing calls made while
+ * handling it (e.g. the HTTP product catalog) continue the same trace.
+ */
+export const traceContext: RequestHandler = (req, _res, next) => {
+  const given = req.get('traceparent');
+  ambient.run(parseTraceparent(given) ? given!.trim() : childTraceparent(), next);
+};

@@ -1,0 +1,29 @@
+import { Router } from 'express';
+import { requireRole } from '../../../adapters/http/auth.ts';
+import { parse } from '../../../adapters/http/validate.ts';
+import type { ProductFacade } from '../contract.ts';
+import { OrderIdPath, ReserveBody } from './reservation.schemas.ts';
+
+/**
+ * Driving adapter: the product service's internal API, which the order service's HttpProductCatalog calls in
+ * sync mode. Mounted at /internal/v1/reservations, never behind the public gateway, and only for callers with
+ * a `service` token. Both calls are idempotent by order id (the use cases are), so a caller may retry them.
+ */
+export function reservationRouter(facade: ProductFacade): Router {
+  const router = Router();
+  router.use(requireRole('service'));
+
+  router.post('/', async (req, res) => {
+    const { orderId, items } = parse(ReserveBody, req.body, 'body');
+    const outcome = await facade.reserveStock({ orderId, items, correlationId: req.id });
+    res.status(200).json(outcome);
+  });
+
+  router.post('/:orderId/release', async (req, res) => {
+    const { orderId } = parse(OrderIdPath, req.params, 'path');
+    await facade.releaseStock({ orderId, correlationId: req.id });
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { Uuid } from '../../../adapters/http/common-schemas.ts';
+
+/**
+ * The internal reservation API's input. Limits are the product module's own (it trusts no caller): at most
+ * 1000 lines, quantities no larger than any stock can be.
+ */
+export const ReserveBody = z
+  .object({
+    orderId: Uuid,
+    items: z
+      .array(z.object({ productId: Uuid, quantity: z.number().int().min(1).max(1_000_000_000) }).strict())
+      .min(1)
+      .max(1000),
+  })
+  .strict();
+
+export const OrderIdPath = z.object({ orderId: Uuid }).strict();
