@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { signToken } from '../adapters/http/auth.ts';
+import { setupMysql } from '../adapters/persistence/mikro-orm/mysql-setup.ts';
 import { migrate } from '../adapters/persistence/mikro-orm/orm.ts';
 import type { Config } from './config.schema.ts';
 import { ConfigError, loadConfig, redact } from './config.ts';
@@ -59,6 +60,28 @@ withSettings(program.command('migrate').description("bring the role's databases 
     }
   },
 );
+
+const dbCommand = program.command('db').description('MySQL schemas and users');
+withSettings(dbCommand.command('setup'), ['role'])
+  .description('create product_db and order_db and a user for each, granted only its own schema (idempotent)')
+  .option('--admin-url <url>', 'a MySQL URL with rights to create schemas and users [env HEXASHOP_DB_ADMIN_URL]')
+  .action(async (_opts, command: Command) => {
+    const {
+      adminUrl = process.env.HEXASHOP_DB_ADMIN_URL,
+      config: file,
+      ...flags
+    } = command.opts<{ adminUrl?: string; config?: string }>();
+    if (!adminUrl) throw new ConfigError(['invalid setting --admin-url (HEXASHOP_DB_ADMIN_URL): required']);
+    const config = loadConfig({ flags, file });
+    const logger = createLogger(config.logLevel, 'setup');
+    const result = await setupMysql({
+      adminUrl,
+      productDbUrl: config.productDbUrl,
+      orderDbUrl: config.orderDbUrl,
+      logger,
+    });
+    console.log(`ready: schemas ${result.schemas.join(', ')}; users ${result.users.join(', ')}`);
+  });
 
 const parseTtl = (value: string): number => {
   const match = /^(\d+)(s|m|h|d)?$/.exec(value);

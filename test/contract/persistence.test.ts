@@ -1,6 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { MikroORM } from '@mikro-orm/core';
+import { expect } from 'chai';
+import type { OutboxRecord } from '../../src/adapters/messaging/outbox-relay.ts';
 import { InMemoryOrderPersistence } from '../../src/adapters/persistence/in-memory/in-memory-order-persistence.ts';
 import { InMemoryProductPersistence } from '../../src/adapters/persistence/in-memory/in-memory-product-persistence.ts';
 import { InMemoryOutboxStore } from '../../src/adapters/persistence/in-memory/in-memory-transactions.ts';
@@ -8,10 +11,14 @@ import { MikroOrmOrderPersistence } from '../../src/adapters/persistence/mikro-o
 import { migrate } from '../../src/adapters/persistence/mikro-orm/orm.ts';
 import { MikroOrmProductPersistence } from '../../src/adapters/persistence/mikro-orm/product/mikro-orm-product-persistence.ts';
 import { MikroOrmOutboxStore } from '../../src/adapters/persistence/mikro-orm/shared/mikro-orm-outbox.ts';
+import { OutboxRelayLockSchema } from '../../src/adapters/persistence/mikro-orm/shared/outbox.schema.ts';
 import { loadConfig } from '../../src/bootstrap/config.ts';
 import { type ModuleName, openModuleDatabase } from '../../src/bootstrap/infrastructure.ts';
+import { newId } from '../../src/shared/id.ts';
 import { silentLogger } from '../../src/shared/logger.port.ts';
+import { envelope } from './event-bus.contract.ts';
 import { describeOrderPersistenceContract } from './order-persistence.contract.ts';
+import { describeOutboxStoreContract } from './outbox-store.contract.ts';
 import { describeProductPersistenceContract } from './product-persistence.contract.ts';
 
 /** A freshly migrated SQLite database for one module, in a temp dir removed on dispose. */
@@ -20,9 +27,17 @@ async function sqlite(module: ModuleName) {
   const config = loadConfig({ flags: { dataDir, storage: 'sqlite' }, env: {} });
   const orm = await openModuleDatabase(config, module, silentLogger);
   await migrate(orm);
+  const others: MikroORM[] = [];
   return {
     orm,
+    /** Another connection to the same file, as a second process would open. */
+    openAnother: async () => {
+      const other = await openModuleDatabase(config, module, silentLogger);
+      others.push(other);
+      return other;
+    },
     dispose: async () => {
+      for (const other of others) await other.close();
       await orm.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
@@ -51,4 +66,46 @@ describeOrderPersistenceContract('in-memory', async () => ({
 describeOrderPersistenceContract('sqlite (MikroORM)', async () => {
   const db = await sqlite('order');
   return { persistence: new MikroOrmOrderPersistence(db.orm, () => {}), dispose: db.dispose };
+});
+
+describeOutboxStoreContract('in-memory', async () => {
+  const persistence = new InMemoryProductPersistence();
+  return {
+    append: (topic, events) => persistence.transaction((tx) => tx.outbox.append(topic, events)),
+    stores: [new InMemoryOutboxStore(persistence.transactions), new InMemoryOutboxStore(persistence.transactions)],
+    dispose: async () => {},
+  };
+});
+
+describeOutboxStoreContract('sqlite (MikroORM, two connections)', async () => {
+  const db = await sqlite('product');
+  const persistence = new MikroOrmProductPersistence(db.orm, () => {});
+  return {
+    append: (topic, events) => persistence.transaction((tx) => tx.outbox.append(topic, events)),
+    stores: [new MikroOrmOutboxStore(db.orm), new MikroOrmOutboxStore(await db.openAnother())],
+    dispose: db.dispose,
+  };
+});
+
+describe('MikroOrmOutboxStore on SQLite: the expiring lease', () => {
+  it('waits for a live holder and takes over from one that died holding the lease', async () => {
+    const db = await sqlite('product');
+    try {
+      const persistence = new MikroOrmProductPersistence(db.orm, () => {});
+      const store = new MikroOrmOutboxStore(db.orm);
+      await persistence.transaction((tx) => tx.outbox.append('product-events', [envelope(newId())]));
+      const holdLease = (expiresAt: Date) =>
+        db.orm.em.fork().nativeUpdate(OutboxRelayLockSchema, { id: 1 }, { holder: 'another-process', expiresAt });
+      const publishAll = async (records: readonly OutboxRecord[]) => records.map((r) => r.seq);
+
+      await holdLease(new Date(Date.now() + 60_000));
+      expect(await store.withClaim(10, publishAll)).to.equal(0);
+      await holdLease(new Date(Date.now() - 1));
+      expect(await store.withClaim(10, publishAll)).to.equal(1);
+      const [lease] = await db.orm.em.fork().find(OutboxRelayLockSchema, { id: 1 });
+      expect(lease?.holder).to.equal(null);
+    } finally {
+      await db.dispose();
+    }
+  });
 });

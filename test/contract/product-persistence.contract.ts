@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import type { OutboxStore } from '../../src/adapters/messaging/outbox-relay.ts';
 import type { ProductPersistence } from '../../src/modules/product/application/ports/product-persistence.port.ts';
+import { MAX_PRICE_CENTS } from '../../src/modules/product/domain/money.ts';
 import { Product } from '../../src/modules/product/domain/product.ts';
 import type { Reservation } from '../../src/modules/product/domain/reservation.ts';
 import { DomainError } from '../../src/shared/domain-error.ts';
 import { newId } from '../../src/shared/id.ts';
 import { envelope } from './event-bus.contract.ts';
+import { peek } from './outbox-store.contract.ts';
 
 export interface ProductStoreUnderTest {
   persistence: ProductPersistence;
@@ -15,14 +17,14 @@ export interface ProductStoreUnderTest {
 
 const now = new Date('2026-01-02T03:04:05.678Z');
 let skuCounter = 0;
-const product = (overrides: Partial<{ name: string; sku: string; stock: number }> = {}) =>
+const product = (overrides: Partial<{ name: string; sku: string; stock: number; priceCents: number }> = {}) =>
   Product.create(
     newId(),
     {
       sku: overrides.sku ?? `SKU-${process.pid}-${++skuCounter}`,
       name: overrides.name ?? 'Widget',
       description: 'A widget',
-      priceCents: 1999,
+      priceCents: overrides.priceCents ?? 1999,
       currency: 'EUR',
       stock: overrides.stock ?? 10,
     },
@@ -66,6 +68,20 @@ export function describeProductPersistenceContract(name: string, make: () => Pro
       const twin = product({ sku: first.sku });
       expect(await codeOf(insert(twin))).to.equal('SKU_TAKEN');
       expect(await t.persistence.products.findById(twin.id)).to.equal(null);
+    });
+
+    it('treats skus that differ only in case as different', async () => {
+      const lower = product({ sku: `case-${process.pid}-${++skuCounter}` });
+      await insert(lower);
+      const upper = product({ sku: lower.sku.toUpperCase() });
+      await insert(upper);
+      expect((await t.persistence.products.findById(upper.id))?.sku).to.equal(upper.sku);
+    });
+
+    it('keeps the largest price exactly, as a number', async () => {
+      const p = product({ priceCents: MAX_PRICE_CENTS });
+      await insert(p);
+      expect((await t.persistence.products.findById(p.id))!.toProps().priceCents).to.equal(MAX_PRICE_CENTS);
     });
 
     it('updates only from the expected version', async () => {
@@ -164,7 +180,7 @@ export function describeProductPersistenceContract(name: string, make: () => Pro
         (e: Error) => expect(e.message).to.equal('boom'),
       );
       expect(await t.persistence.products.findById(p.id)).to.equal(null);
-      expect(await t.outboxStore.claim(10)).to.deep.equal([]);
+      expect(await peek(t.outboxStore)).to.deep.equal([]);
       expect(await t.persistence.transaction((tx) => tx.inbox.markProcessed('tester', event.id))).to.equal(true);
     });
 
@@ -173,13 +189,13 @@ export function describeProductPersistenceContract(name: string, make: () => Pro
       const b = envelope(newId(), 'Second');
       await t.persistence.transaction((tx) => tx.outbox.append('product-events', [a]));
       await t.persistence.transaction((tx) => tx.outbox.append('product-events', [b]));
-      const claimed = await t.outboxStore.claim(10);
+      const claimed = await peek(t.outboxStore);
       expect(claimed.map((r) => [r.topic, r.event])).to.deep.equal([
         ['product-events', a],
         ['product-events', b],
       ]);
-      await t.outboxStore.markPublished([claimed[0]!.seq]);
-      expect((await t.outboxStore.claim(10)).map((r) => r.event.id)).to.deep.equal([b.id]);
+      expect(await t.outboxStore.withClaim(10, async () => [claimed[0]!.seq])).to.equal(2);
+      expect((await peek(t.outboxStore)).map((r) => r.event.id)).to.deep.equal([b.id]);
     });
 
     it('records a processed event once per consumer', async () => {

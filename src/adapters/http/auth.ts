@@ -77,7 +77,7 @@ export function authenticate(settings: JwtSettings): RequestHandler {
   return (req, _res, next) => {
     const header = req.get('authorization');
     if (header === undefined) return next();
-    const match = /^Bearer ([\w-]+\.[\w-]+\.[\w-]*)$/.exec(header);
+    const match = /^Bearer +([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(header);
     if (!match) return next(unauthorized('invalid_request', 'Authorization must be "Bearer <JWT>"'));
     req.principal = verifyToken(settings, match[1]!);
     next();

@@ -10,11 +10,21 @@ export interface OutboxRecord {
   event: EventEnvelope;
 }
 
-/** The relay's side of a database's outbox table. */
+/** Publishes claimed records; resolves to the seqs that went out (the rest stay pending). */
+export type PublishClaimed = (records: readonly OutboxRecord[]) => Promise<readonly number[]>;
+
+/**
+ * The relay's side of a database's outbox table. Several relays (one per process) may share a
+ * database; the store keeps one relay lease per database so that they never hand out the same rows.
+ */
 export interface OutboxStore {
-  /** The oldest unpublished records, in commit order, that no other relay is working on. */
-  claim(limit: number): Promise<OutboxRecord[]>;
-  markPublished(seqs: readonly number[]): Promise<void>;
+  /**
+   * Takes the relay lease, hands the oldest unpublished records (commit order, at most `limit`) to
+   * `publish`, marks published exactly the claimed seqs it resolves to, then releases the lease.
+   * While another relay holds the lease this resolves 0 at once without calling `publish`; if
+   * `publish` throws, nothing is marked. Resolves to the number of records handed to `publish`.
+   */
+  withClaim(limit: number, publish: PublishClaimed): Promise<number>;
 }
 
 export interface RelayOptions {
@@ -41,6 +51,7 @@ export class OutboxRelay {
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #lastError: string | null = null;
+  #previousBatch: Promise<unknown> = Promise.resolve();
 
   constructor(store: OutboxStore, bus: EventBus, logger: Logger, options: RelayOptions = defaultRelayOptions) {
     this.#store = store;
@@ -70,7 +81,10 @@ export class OutboxRelay {
     return this.#lastError;
   }
 
-  /** Publishes everything pending now; for tests and for draining on shutdown. */
+  /**
+   * Publishes everything pending now; for tests and for draining on shutdown. Waits for a batch this
+   * relay has in flight; stops early only while another process's relay holds the lease (it publishes).
+   */
   async drain(): Promise<void> {
     let sent: number;
     do sent = await this.#relayBatch();
@@ -91,26 +105,37 @@ export class OutboxRelay {
     }
   }
 
-  async #relayBatch(): Promise<number> {
-    const records = await this.#store.claim(this.#options.batchSize);
-    if (records.length === 0) return 0;
-    const lanes = new Map<string, OutboxRecord[]>();
-    for (const record of records) {
-      const lane = `${record.topic}/${partitionOf(record.event.aggregateId)}`;
-      lanes.set(lane, [...(lanes.get(lane) ?? []), record]);
-    }
-    const results = await Promise.allSettled(
-      [...lanes.values()].map(async (lane) => {
-        await this.#bus.publish(
-          lane[0]!.topic,
-          lane.map((r) => r.event),
-        );
-        await this.#store.markPublished(lane.map((r) => r.seq));
-      }),
-    );
-    const failure = results.find((r) => r.status === 'rejected');
+  /** One batch at a time per relay, so drain() and the loop take turns instead of finding the lease taken. */
+  #relayBatch(): Promise<number> {
+    const batch = this.#previousBatch.then(() => this.#claimAndPublish());
+    this.#previousBatch = batch.catch(() => undefined);
+    return batch;
+  }
+
+  /** One claim: lanes go out in parallel under the store's lease; only lanes the bus took are marked. */
+  async #claimAndPublish(): Promise<number> {
+    let failure: { reason: unknown } | undefined;
+    const sent = await this.#store.withClaim(this.#options.batchSize, async (records) => {
+      const lanes = new Map<string, OutboxRecord[]>();
+      for (const record of records) {
+        const lane = `${record.topic}/${partitionOf(record.event.aggregateId)}`;
+        lanes.set(lane, [...(lanes.get(lane) ?? []), record]);
+      }
+      const results = await Promise.allSettled(
+        [...lanes.values()].map(async (lane) => {
+          await this.#bus.publish(
+            lane[0]!.topic,
+            lane.map((r) => r.event),
+          );
+          return lane.map((r) => r.seq);
+        }),
+      );
+      const rejected = results.find((r) => r.status === 'rejected');
+      if (rejected) failure = { reason: rejected.reason };
+      return results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+    });
     if (failure) throw failure.reason;
-    return records.length;
+    return sent;
   }
 
   #idle(ms: number): Promise<void> {

@@ -1,6 +1,6 @@
 import type { EventEnvelope } from '../../../shared/messaging/event-envelope.ts';
 import type { Inbox, Outbox } from '../../../shared/messaging/outbox.port.ts';
-import type { OutboxRecord, OutboxStore } from '../../messaging/outbox-relay.ts';
+import type { OutboxRecord, OutboxStore, PublishClaimed } from '../../messaging/outbox-relay.ts';
 
 export interface OutboxState {
   outbox: (OutboxRecord & { published: boolean })[];
@@ -64,6 +64,9 @@ export class InMemoryOutbox implements Outbox, Inbox {
   }
 }
 
+/** Which in-memory databases have a relay holding the lease (shared by every store over one of them). */
+const leased = new WeakSet<object>();
+
 export class InMemoryOutboxStore implements OutboxStore {
   readonly #transactions: InMemoryTransactions<OutboxState>;
 
@@ -71,16 +74,25 @@ export class InMemoryOutboxStore implements OutboxStore {
     this.#transactions = transactions;
   }
 
-  async claim(limit: number): Promise<OutboxRecord[]> {
-    return this.#transactions.state.outbox
-      .filter((r) => !r.published)
-      .slice(0, limit)
-      .map(({ seq, topic, event }) => ({ seq, topic, event }));
-  }
-
-  markPublished(seqs: readonly number[]): Promise<void> {
-    return this.#transactions.run(async (draft) => {
-      for (const record of draft.outbox) if (seqs.includes(record.seq)) record.published = true;
-    });
+  async withClaim(limit: number, publish: PublishClaimed): Promise<number> {
+    if (leased.has(this.#transactions)) return 0;
+    leased.add(this.#transactions);
+    try {
+      const records = this.#transactions.state.outbox
+        .filter((r) => !r.published)
+        .slice(0, limit)
+        .map(({ seq, topic, event }) => ({ seq, topic, event: structuredClone(event) }));
+      if (records.length === 0) return 0;
+      const claimed = new Set(records.map((r) => r.seq));
+      const done = new Set((await publish(records)).filter((seq) => claimed.has(seq)));
+      if (done.size > 0) {
+        await this.#transactions.run(async (draft) => {
+          for (const record of draft.outbox) if (done.has(record.seq)) record.published = true;
+        });
+      }
+      return records.length;
+    } finally {
+      leased.delete(this.#transactions);
+    }
   }
 }

@@ -1,5 +1,5 @@
 import type { Storage } from '../orm.ts';
-import { migrationsFor, outboxTables } from '../shared/ddl.ts';
+import { migrationsFor, outboxLeaseTables, outboxTables } from '../shared/ddl.ts';
 
 export const orderMigrations = (storage: Storage) =>
   migrationsFor(storage, [
@@ -41,4 +41,5 @@ export const orderMigrations = (storage: Storage) =>
         ...outboxTables(d),
       ],
     },
+    { name: '0002-outbox-lease', statements: outboxLeaseTables },
   ]);

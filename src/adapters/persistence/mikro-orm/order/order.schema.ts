@@ -1,6 +1,7 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import type { OrderItem } from '../../../../modules/order/domain/order.ts';
-import { OutboxSchema, ProcessedEventSchema } from '../shared/outbox.schema.ts';
+import { JsonColumnType } from '../shared/json-column.type.ts';
+import { OutboxRelayLockSchema, OutboxSchema, ProcessedEventSchema } from '../shared/outbox.schema.ts';
 
 export const OrderSchema = defineEntity({
   name: 'OrderRow',
@@ -10,7 +11,7 @@ export const OrderSchema = defineEntity({
     customerId: p.string().length(128).fieldName('customer_id'),
     status: p.string().length(16),
     rejectionReason: p.string().length(64).nullable().fieldName('rejection_reason'),
-    items: p.json<OrderItem[]>(),
+    items: p.json<OrderItem[]>().type(JsonColumnType),
     totalCents: p.bigint('number').fieldName('total_cents'),
     currency: p.string().length(3),
     version: p.integer(),
@@ -52,4 +53,5 @@ export const orderEntities = [
   CatalogEntrySchema,
   OutboxSchema,
   ProcessedEventSchema,
+  OutboxRelayLockSchema,
 ];

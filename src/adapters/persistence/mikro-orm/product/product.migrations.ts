@@ -1,5 +1,5 @@
 import type { Storage } from '../orm.ts';
-import { migrationsFor, outboxTables } from '../shared/ddl.ts';
+import { migrationsFor, outboxLeaseTables, outboxTables } from '../shared/ddl.ts';
 
 export const productMigrations = (storage: Storage) =>
   migrationsFor(storage, [
@@ -19,15 +19,17 @@ export const productMigrations = (storage: Storage) =>
           updated_at ${d.timestamp} not null
         )${d.tableOptions}`,
         'create unique index products_sku on products (sku)',
+        // `lines` is a reserved word in MySQL/MariaDB; the backticks work on SQLite too.
         `create table reservations (
           order_id ${d.id} not null primary key,
           status varchar(16) not null,
           reason varchar(64) null,
-          lines ${d.json} not null,
+          \`lines\` ${d.json} not null,
           created_at ${d.timestamp} not null,
           updated_at ${d.timestamp} not null
         )${d.tableOptions}`,
         ...outboxTables(d),
       ],
     },
+    { name: '0002-outbox-lease', statements: outboxLeaseTables },
   ]);

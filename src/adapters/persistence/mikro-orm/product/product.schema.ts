@@ -1,6 +1,7 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import type { ReservedLine } from '../../../../modules/product/contract.ts';
-import { OutboxSchema, ProcessedEventSchema } from '../shared/outbox.schema.ts';
+import { JsonColumnType } from '../shared/json-column.type.ts';
+import { OutboxRelayLockSchema, OutboxSchema, ProcessedEventSchema } from '../shared/outbox.schema.ts';
 
 export const ProductSchema = defineEntity({
   name: 'ProductRow',
@@ -26,10 +27,16 @@ export const ReservationSchema = defineEntity({
     orderId: p.string().length(36).primary().fieldName('order_id'),
     status: p.string().length(16),
     reason: p.string().length(64).nullable(),
-    lines: p.json<ReservedLine[]>(),
+    lines: p.json<ReservedLine[]>().type(JsonColumnType),
     createdAt: p.datetime().fieldName('created_at'),
     updatedAt: p.datetime().fieldName('updated_at'),
   },
 });
 
-export const productEntities = [ProductSchema, ReservationSchema, OutboxSchema, ProcessedEventSchema];
+export const productEntities = [
+  ProductSchema,
+  ReservationSchema,
+  OutboxSchema,
+  ProcessedEventSchema,
+  OutboxRelayLockSchema,
+];

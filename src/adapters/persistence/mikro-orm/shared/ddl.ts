@@ -47,6 +47,16 @@ export const outboxTables = (d: Dialect) => [
   )${d.tableOptions}`,
 ];
 
+/** The relay lease row (see OutboxRelayLockSchema); migration step 0002-outbox-lease in every module. */
+export const outboxLeaseTables = (d: Dialect) => [
+  `create table outbox_relay_lock (
+    id integer not null primary key,
+    holder varchar(64) null,
+    expires_at ${d.timestamp} null
+  )${d.tableOptions}`,
+  'insert into outbox_relay_lock (id, holder, expires_at) values (1, null, null)',
+];
+
 export type MigrationEntry = { name: string; class: new (...args: never[]) => Migration };
 
 /** Turns lists of statements into MikroORM migrations for one dialect. */

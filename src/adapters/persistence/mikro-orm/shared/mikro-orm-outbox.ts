@@ -1,7 +1,8 @@
 import { type EntityManager, type MikroORM, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EventEnvelope } from '../../../../shared/messaging/event-envelope.ts';
 import type { Inbox, Outbox } from '../../../../shared/messaging/outbox.port.ts';
-import type { OutboxRecord, OutboxStore } from '../../../messaging/outbox-relay.ts';
+import type { OutboxStore, PublishClaimed } from '../../../messaging/outbox-relay.ts';
+import { type OutboxLease, outboxLeaseFor } from './outbox-lease.ts';
 import { OutboxSchema, ProcessedEventSchema } from './outbox.schema.ts';
 
 /** Outbox and inbox bound to one transaction's entity manager. */
@@ -42,25 +43,35 @@ export class MikroOrmOutbox implements Outbox, Inbox {
 }
 
 /**
- * The relay's view of the outbox table. One relay per database per process; a second process on the
- * same database (split mode, several instances) is kept out by the claim (see claimSql).
+ * The relay's view of the outbox table. Several processes may relay from one database (split mode,
+ * several instances): the lease (see outbox-lease.ts) lets one of them at a time claim, publish and
+ * mark a batch, so a row is never handed to two relays at once.
  */
 export class MikroOrmOutboxStore implements OutboxStore {
-  readonly #orm: MikroORM;
+  readonly #lease: OutboxLease;
 
   constructor(orm: MikroORM) {
-    this.#orm = orm;
+    this.#lease = outboxLeaseFor(orm);
   }
 
-  async claim(limit: number): Promise<OutboxRecord[]> {
-    const rows = await this.#orm.em
-      .fork()
-      .find(OutboxSchema, { publishedAt: null }, { orderBy: { seq: 'asc' }, limit });
-    return rows.map((row) => ({ seq: row.seq, topic: row.topic, event: JSON.parse(row.envelope) as EventEnvelope }));
-  }
-
-  async markPublished(seqs: readonly number[]): Promise<void> {
-    if (seqs.length === 0) return;
-    await this.#orm.em.fork().nativeUpdate(OutboxSchema, { seq: { $in: [...seqs] } }, { publishedAt: new Date() });
+  async withClaim(limit: number, publish: PublishClaimed): Promise<number> {
+    const sent = await this.#lease.hold(async (em) => {
+      const rows = await em.find(
+        OutboxSchema,
+        { publishedAt: null },
+        { orderBy: { seq: 'asc' }, limit, disableIdentityMap: true },
+      );
+      if (rows.length === 0) return 0;
+      const records = rows.map((row) => ({
+        seq: Number(row.seq),
+        topic: row.topic,
+        event: JSON.parse(row.envelope) as EventEnvelope,
+      }));
+      const claimed = new Set(records.map((r) => r.seq));
+      const done = [...new Set(await publish(records))].filter((seq) => claimed.has(seq));
+      if (done.length > 0) await em.nativeUpdate(OutboxSchema, { seq: { $in: done } }, { publishedAt: new Date() });
+      return records.length;
+    });
+    return sent ?? 0;
   }
 }

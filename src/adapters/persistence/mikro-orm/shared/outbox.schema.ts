@@ -25,3 +25,17 @@ export const ProcessedEventSchema = defineEntity({
     processedAt: p.datetime().fieldName('processed_at'),
   },
 });
+
+/**
+ * The relay lease: one row (id 1). MySQL locks it with FOR UPDATE SKIP LOCKED for the length of a
+ * claim; SQLite, whose write lock covers the whole file, records a holder and an expiry instead.
+ */
+export const OutboxRelayLockSchema = defineEntity({
+  name: 'OutboxRelayLock',
+  tableName: 'outbox_relay_lock',
+  properties: {
+    id: p.integer().primary().autoincrement(false),
+    holder: p.string().length(64).nullable(),
+    expiresAt: p.datetime().nullable().fieldName('expires_at'),
+  },
+});

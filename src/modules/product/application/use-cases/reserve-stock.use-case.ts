@@ -38,12 +38,18 @@ export async function reserveStock(deps: ProductDependencies, cmd: ReserveStockC
     return outcome;
   } catch (error) {
     if (error instanceof Shortfall) {
-      return deps.persistence.transaction((tx) => recordRejection(deps, tx, cmd, RejectionReasons.insufficientStock));
+      return deps.persistence
+        .transaction((tx) => recordRejection(deps, tx, cmd, RejectionReasons.insufficientStock))
+        .catch((again: unknown) => afterRace(deps, cmd, again));
     }
-    // Two paths (the direct call and the OrderPlaced event) raced for one order: the loser rolled back.
-    if (error instanceof DomainError && error.code === RESERVATION_EXISTS) return currentOutcome(deps, cmd.orderId);
-    throw error;
+    return afterRace(deps, cmd, error);
   }
+}
+
+/** Two paths (the direct call and the OrderPlaced event) raced for one order: the loser answers as the winner did. */
+function afterRace(deps: ProductDependencies, cmd: ReserveStockCommand, error: unknown): Promise<ReservationOutcome> {
+  if (error instanceof DomainError && error.code === RESERVATION_EXISTS) return currentOutcome(deps, cmd.orderId);
+  throw error;
 }
 
 async function currentOutcome(deps: ProductDependencies, orderId: string): Promise<ReservationOutcome> {

@@ -1,0 +1,67 @@
+import type { MikroORM } from '@mikro-orm/core';
+import { MikroOrmOrderPersistence } from '../../src/adapters/persistence/mikro-orm/order/mikro-orm-order-persistence.ts';
+import { migrate } from '../../src/adapters/persistence/mikro-orm/orm.ts';
+import { MikroOrmProductPersistence } from '../../src/adapters/persistence/mikro-orm/product/mikro-orm-product-persistence.ts';
+import { MikroOrmOutboxStore } from '../../src/adapters/persistence/mikro-orm/shared/mikro-orm-outbox.ts';
+import { loadConfig } from '../../src/bootstrap/config.ts';
+import { type ModuleName, openModuleDatabase } from '../../src/bootstrap/infrastructure.ts';
+import { silentLogger } from '../../src/shared/logger.port.ts';
+import { freshMysqlDatabase } from '../support/mysql.ts';
+import { describeOrderPersistenceContract } from './order-persistence.contract.ts';
+import { describeOutboxStoreContract } from './outbox-store.contract.ts';
+import { describeProductPersistenceContract } from './product-persistence.contract.ts';
+
+/**
+ * The persistence contracts on MySQL/MariaDB (whichever integrationServices() provides): each test gets
+ * a fresh database `t_<module>_<random>`, migrated with the module's migrations, dropped on dispose.
+ */
+async function mysql(module: ModuleName) {
+  const db = await freshMysqlDatabase(module);
+  const config = loadConfig({
+    flags: { storage: 'mysql', productDbUrl: db.url, orderDbUrl: db.url, dbPoolSize: 5 },
+    env: {},
+  });
+  const orms: MikroORM[] = [];
+  const open = async () => {
+    const orm = await openModuleDatabase(config, module, silentLogger);
+    orms.push(orm);
+    return orm;
+  };
+  const dispose = async () => {
+    for (const orm of orms) await orm.close();
+    await db.drop();
+  };
+  try {
+    const orm = await open();
+    await migrate(orm);
+    /** openAnother: a second pool on the same database, as a second instance of the service opens. */
+    return { orm, openAnother: open, dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}
+
+describeProductPersistenceContract('mysql (MikroORM)', async () => {
+  const db = await mysql('product');
+  return {
+    persistence: new MikroOrmProductPersistence(db.orm, () => {}),
+    outboxStore: new MikroOrmOutboxStore(db.orm),
+    dispose: db.dispose,
+  };
+});
+
+describeOrderPersistenceContract('mysql (MikroORM)', async () => {
+  const db = await mysql('order');
+  return { persistence: new MikroOrmOrderPersistence(db.orm, () => {}), dispose: db.dispose };
+});
+
+describeOutboxStoreContract('mysql (MikroORM, two pools)', async () => {
+  const db = await mysql('product');
+  const persistence = new MikroOrmProductPersistence(db.orm, () => {});
+  return {
+    append: (topic, events) => persistence.transaction((tx) => tx.outbox.append(topic, events)),
+    stores: [new MikroOrmOutboxStore(db.orm), new MikroOrmOutboxStore(await db.openAnother())],
+    dispose: db.dispose,
+  };
+});
