@@ -4,7 +4,7 @@ import { setupMysql } from '../adapters/persistence/mikro-orm/mysql-setup.ts';
 import { migrate } from '../adapters/persistence/mikro-orm/orm.ts';
 import type { Config } from './config.schema.ts';
 import { ConfigError, loadConfig, redact } from './config.ts';
-import { type ModuleName, openModuleDatabase } from './infrastructure.ts';
+import { ensureKafkaTopics, type ModuleName, openModuleDatabase } from './infrastructure.ts';
 import { createLogger } from './logger.ts';
 import { startRole } from './roles.ts';
 import { SETTINGS } from './settings.ts';
@@ -81,6 +81,18 @@ withSettings(dbCommand.command('setup'), ['role'])
       logger,
     });
     console.log(`ready: schemas ${result.schemas.join(', ')}; users ${result.users.join(', ')}`);
+  });
+
+const kafkaCommand = program.command('kafka').description('Kafka topics');
+withSettings(kafkaCommand.command('topics'), ['role'])
+  .description('create or verify product-events and order-events (6 partitions each) and their .dlq topics')
+  .action(async (_opts, command: Command) => {
+    const config = configFrom(command);
+    const report = await ensureKafkaTopics(config, createLogger(config.logLevel, 'setup'));
+    if (report.created.length > 0) console.log(`created: ${report.created.join(', ')}`);
+    if (report.verified.length > 0) console.log(`verified: ${report.verified.join(', ')}`);
+    for (const error of report.errors) console.error(error);
+    if (report.errors.length > 0) process.exitCode = 1;
   });
 
 const parseTtl = (value: string): number => {

@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 
 const ROLE_PORTS = { monolith: 8080, gateway: 8080, product: 8081, order: 8082 } as const;
@@ -13,6 +14,43 @@ const urlList = z
   .pipe(z.array(z.url({ protocol: /^https?$/ })).min(1));
 
 const mysqlUrl = z.url({ protocol: /^mysql$/, error: 'must be a mysql:// URL' });
+
+const readableFile = z.string().refine(
+  (path) => {
+    try {
+      accessSync(path, constants.R_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must name a readable file' },
+);
+
+/**
+ * `id:role:secret,…`. Messages name the entry by position only: the value is a secret. A secret is header
+ * safe (base64, base64url or hex) and long enough that guessing it is hopeless.
+ */
+const API_KEY = /^([\w.-]{1,64}):(admin|customer):([\w.~+/=-]{32,256})$/;
+const apiKeyList = z.string().transform((text, ctx) => {
+  const entries = text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  const keys: { id: string; role: 'admin' | 'customer'; secret: string }[] = [];
+  entries.forEach((entry, i) => {
+    const match = API_KEY.exec(entry);
+    if (!match) {
+      const message = `entry ${i + 1} must be id:role:secret (role admin or customer, secret 32-256 of [A-Za-z0-9._~+/=-])`;
+      return void ctx.addIssue({ code: 'custom', message });
+    }
+    keys.push({ id: match[1]!, role: match[2] as 'admin' | 'customer', secret: match[3]! });
+  });
+  if (new Set(keys.map((k) => k.id)).size < keys.length) ctx.addIssue({ code: 'custom', message: 'ids must be unique' });
+  if (new Set(keys.map((k) => k.secret)).size < keys.length)
+    ctx.addIssue({ code: 'custom', message: 'secrets must be unique' });
+  return keys;
+});
 
 /** The whole configuration, validated once at the edge; everything inside trusts these types. */
 export const ConfigSchema = z
@@ -36,12 +74,19 @@ export const ConfigSchema = z
           .filter(Boolean),
       )
       .pipe(z.array(z.string().regex(/^[\w.-]+:\d+$/, 'must be host:port')).min(1)),
+    kafkaNamespace: z.string().regex(/^[\w.-]{0,60}$/, 'letters, digits, ".", "_" or "-"'),
     redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
     productUrl: z.url({ protocol: /^https?$/ }),
     productUpstreams: urlList,
     orderUpstreams: urlList,
     rateLimitRead: z.coerce.number().int().min(1),
     rateLimitWrite: z.coerce.number().int().min(1),
+    redisKeyPrefix: z.string().regex(/^[\w.:-]{0,64}$/, 'letters, digits, ".", ":", "_" or "-"'),
+    trustProxyHops: z.coerce.number().int().min(0).max(10),
+    apiKeys: apiKeyList.optional(),
+    tlsCertFile: readableFile.optional(),
+    tlsKeyFile: readableFile.optional(),
+    httpRedirectPort: z.coerce.number().int().min(0).max(65535).optional(),
     jwtSecret: z.string().min(32, 'must be at least 32 characters').optional(),
     jwtIssuer: z.string().min(1),
     jwtAudience: z.string().min(1),
@@ -54,6 +99,15 @@ export const ConfigSchema = z
     migrate: z.preprocess((v) => (typeof v === 'string' ? v === 'true' : v), z.boolean()),
   })
   .strict()
+  .superRefine((c, ctx) => {
+    if ((c.tlsCertFile === undefined) !== (c.tlsKeyFile === undefined)) {
+      const path = [c.tlsCertFile === undefined ? 'tlsCertFile' : 'tlsKeyFile'];
+      ctx.addIssue({ code: 'custom', path, message: 'TLS needs both --tls-cert-file and --tls-key-file' });
+    }
+    if (c.httpRedirectPort !== undefined && c.tlsCertFile === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['httpRedirectPort'], message: 'only makes sense with TLS configured' });
+    }
+  })
   .transform((c) => {
     const split = c.role !== 'monolith';
     return {
@@ -62,6 +116,7 @@ export const ConfigSchema = z
       storage: c.storage ?? (split ? 'mysql' : 'sqlite'),
       bus: c.bus ?? (split ? 'kafka' : 'in-process'),
       redisUrl: c.redisUrl ?? (split ? 'redis://127.0.0.1:6379' : undefined),
+      apiKeys: c.apiKeys ?? [],
     };
   });
 

@@ -6,7 +6,11 @@ import { MemoryCache } from '../adapters/cache/memory/memory-cache.ts';
 import { RedisCache } from '../adapters/cache/redis/redis-cache.ts';
 import { connectRedis } from '../adapters/cache/redis/redis-client.ts';
 import { InProcessEventBus } from '../adapters/messaging/in-process/in-process-event-bus.ts';
+import { KafkaEventBus } from '../adapters/messaging/kafka/kafka-event-bus.ts';
+import { ensureTopics } from '../adapters/messaging/kafka/kafka-topics.ts';
+import { NamespacedEventBus } from '../adapters/messaging/namespaced-event-bus.ts';
 import { OutboxRelay } from '../adapters/messaging/outbox-relay.ts';
+import { PARTITIONS } from '../shared/messaging/event-envelope.ts';
 import { orderMigrations } from '../adapters/persistence/mikro-orm/order/order.migrations.ts';
 import { orderEntities } from '../adapters/persistence/mikro-orm/order/order.schema.ts';
 import { migrate, openDatabase } from '../adapters/persistence/mikro-orm/orm.ts';
@@ -73,12 +77,31 @@ export async function moduleStorage(
 }
 
 export async function createEventBus(config: Config, logger: Logger, lifecycle: Lifecycle): Promise<EventBus> {
-  if (config.bus === 'kafka') {
-    throw new Error('the kafka bus is not available in this build');
-  }
-  const bus = new InProcessEventBus(logger);
+  const inner: EventBus =
+    config.bus === 'kafka'
+      ? new KafkaEventBus({
+          brokers: config.kafkaBrokers,
+          clientId: `hexashop-${config.role}`,
+          logger,
+          // Created or verified at start-up (never by auto-creation): a role fails fast on a wrong topic.
+          topics: kafkaTopicOptions(config),
+        })
+      : new InProcessEventBus(logger);
+  const bus = config.kafkaNamespace ? new NamespacedEventBus(inner, config.kafkaNamespace) : inner;
+  // Stops fetching, lets handlers in hand finish, commits, leaves the groups, then flushes the producer.
   lifecycle.onStop('consumers', 'event-bus', () => bus.stop());
   return bus;
+}
+
+export const kafkaTopicOptions = (config: Config) => ({
+  partitions: PARTITIONS,
+  replicationFactor: 1,
+  namespace: config.kafkaNamespace,
+});
+
+/** `hexashop kafka topics`: the contract's topics and their dead-letter topics, created or verified. */
+export async function ensureKafkaTopics(config: Config, logger: Logger) {
+  return ensureTopics(config.kafkaBrokers, logger, kafkaTopicOptions(config));
 }
 
 /** The shared Redis connection when one is configured (cache and rate limits), else null: memory it is. */

@@ -5,6 +5,7 @@ import type { Router } from 'express';
 import { Container } from 'inversify';
 import { HttpMetrics } from '../adapters/http/metrics.ts';
 import { redisProblem } from '../adapters/cache/redis/redis-client.ts';
+import { InProcessEventBus } from '../adapters/messaging/in-process/in-process-event-bus.ts';
 import { HttpProductCatalog } from '../adapters/http-client/http-product-catalog.ts';
 import { createGateway, type Gateway } from '../modules/gateway/gateway.router.ts';
 import { InProcessProductCatalog } from '../adapters/in-process/in-process-product-catalog.ts';
@@ -59,7 +60,9 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
   const jwt = jwtSettings(config);
   const modules = ROLE_MODULES[config.role];
   const container = new Container();
-  const bus = await createEventBus(config, logger, lifecycle);
+  // The gateway publishes and consumes nothing: it gets an idle in-process bus and no broker connection.
+  const usesEvents = modules.product || modules.order;
+  const bus = usesEvents ? await createEventBus(config, logger, lifecycle) : new InProcessEventBus(logger);
   container.bind(Tokens.Clock).toConstantValue(systemClock);
   container.bind(Tokens.Logger).toConstantValue(logger);
   container.bind(Tokens.EventBus).toConstantValue(bus);
@@ -67,7 +70,7 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
   container.bind(Tokens.Cache).toConstantValue(createCache(redis, logger));
   container.bind(Tokens.InstanceId).toConstantValue(`${config.role}-${randomUUID().slice(0, 8)}`);
 
-  const readiness: ReadinessCheck[] = [{ name: 'event-bus', check: async () => bus.problem() }];
+  const readiness: ReadinessCheck[] = usesEvents ? [{ name: 'event-bus', check: async () => bus.problem() }] : [];
   if (redis) readiness.push({ name: 'redis', check: () => redisProblem(redis) });
   const relays: OutboxRelay[] = [];
   const api: Record<string, Router> = {};

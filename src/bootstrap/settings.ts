@@ -36,12 +36,25 @@ export const SETTINGS: SettingSpec[] = [
   setting('dbPoolSize', 'connections per database pool', { kind: 'number' }),
   setting('bus', 'in-process | kafka (default: in-process for monolith, kafka for split roles)'),
   setting('kafkaBrokers', 'comma-separated Kafka bootstrap servers'),
+  setting('kafkaNamespace', 'prefix for Kafka topics and consumer groups, to share a broker (default: none)'),
   setting('redisUrl', 'Redis URL for cache and rate limits (none: in-process memory)', { secret: true }),
   setting('productUrl', 'product service as seen by the order service (sync mode over HTTP)'),
   setting('productUpstreams', 'gateway: comma-separated product service URLs'),
   setting('orderUpstreams', 'gateway: comma-separated order service URLs'),
   setting('rateLimitRead', 'requests per client per minute for reads', { kind: 'number' }),
   setting('rateLimitWrite', 'requests per client per minute for writes', { kind: 'number' }),
+  setting('redisKeyPrefix', 'prefix of every key this process writes to Redis, to share a server'),
+  setting('trustProxyHops', 'reverse proxies in front that append X-Forwarded-For (0: use the socket address)', {
+    kind: 'number',
+  }),
+  setting('apiKeys', 'comma-separated API keys, each id:role:secret (role admin|customer, secret >= 32 chars)', {
+    secret: true,
+  }),
+  setting('tlsCertFile', 'PEM certificate chain: serve HTTPS only (with --tls-key-file)'),
+  setting('tlsKeyFile', 'PEM private key of --tls-cert-file'),
+  setting('httpRedirectPort', 'with TLS: a plain-HTTP port that redirects GET/HEAD to HTTPS and refuses the rest', {
+    kind: 'number',
+  }),
   setting('jwtSecret', 'HS256 signing key (at least 32 characters); generated in the data dir in development', {
     secret: true,
   }),

@@ -57,7 +57,12 @@ export const productModule = new ContainerModule(({ bind }) => {
       (deps: ProductDependencies, instanceId: string): Subscription[] => [
         { topic: TOPICS.orderEvents, group: PRODUCT_CONSUMER, handler: handleOrderEvent(deps) },
         // One group per instance: every instance must drop its own cached copies.
-        { topic: TOPICS.productEvents, group: `product-cache-${instanceId}`, handler: invalidateProductCache(deps) },
+        {
+          topic: TOPICS.productEvents,
+          group: `product-cache-${instanceId}`,
+          handler: invalidateProductCache(deps),
+          startAt: 'latest',
+        },
       ],
       [ProductTokens.Dependencies, Tokens.InstanceId],
     )

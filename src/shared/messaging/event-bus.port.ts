@@ -7,6 +7,11 @@ export interface Subscription {
   group: string;
   topic: string;
   handler: EventHandler;
+  /**
+   * Where a group that has never consumed starts: the beginning (default; a new service misses nothing)
+   * or only what is published from now on (broadcast groups, such as cache invalidation per instance).
+   */
+  startAt?: 'earliest' | 'latest';
 }
 
 /**
@@ -23,4 +28,5 @@ export interface EventBus {
   problem(): string | null;
 }
 
-export const deadLetterTopic = (topic: string, group: string) => `${topic}.${group}.dlq`;
+/** One dead-letter topic per topic; which consumer group parked an event travels with it (a header on Kafka). */
+export const deadLetterTopic = (topic: string) => `${topic}.dlq`;

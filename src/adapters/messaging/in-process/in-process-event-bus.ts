@@ -100,7 +100,7 @@ export class InProcessEventBus implements EventBus {
   }
 
   #park(sub: Subscription, event: EventEnvelope, error: unknown): void {
-    const letter = { topic: deadLetterTopic(sub.topic, sub.group), group: sub.group, event, error: String(error) };
+    const letter = { topic: deadLetterTopic(sub.topic), group: sub.group, event, error: String(error) };
     this.#deadLetters.push(letter);
     this.#logger.error('event parked on dead-letter topic', { ...letter });
   }

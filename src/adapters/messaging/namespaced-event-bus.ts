@@ -1,0 +1,40 @@
+import type { EventEnvelope } from '../../shared/messaging/event-envelope.ts';
+import type { EventBus, Subscription } from '../../shared/messaging/event-bus.port.ts';
+
+/**
+ * Puts every topic and consumer group of a bus under a prefix, so that several environments (or test
+ * runs) can share one broker without seeing each other's events. An empty prefix is the contract's names.
+ */
+export class NamespacedEventBus implements EventBus {
+  readonly #inner: EventBus;
+  readonly #prefix: string;
+
+  constructor(inner: EventBus, prefix: string) {
+    this.#inner = inner;
+    this.#prefix = prefix;
+  }
+
+  publish(topic: string, events: readonly EventEnvelope[]): Promise<void> {
+    return this.#inner.publish(this.#prefix + topic, events);
+  }
+
+  subscribe(subscription: Subscription): void {
+    this.#inner.subscribe({
+      ...subscription,
+      topic: this.#prefix + subscription.topic,
+      group: this.#prefix + subscription.group,
+    });
+  }
+
+  start(): Promise<void> {
+    return this.#inner.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#inner.stop();
+  }
+
+  problem(): string | null {
+    return this.#inner.problem();
+  }
+}

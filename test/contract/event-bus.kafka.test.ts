@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import { KafkaEventBus } from '../../src/adapters/messaging/kafka/kafka-event-bus.ts';
+import { NamespacedEventBus } from '../../src/adapters/messaging/namespaced-event-bus.ts';
+import { HEADERS, headerText } from '../../src/adapters/messaging/kafka/kafka-messages.ts';
+import { ensureTopics } from '../../src/adapters/messaging/kafka/kafka-topics.ts';
+import { silentLogger } from '../../src/shared/logger.port.ts';
+import { deadLetterTopic } from '../../src/shared/messaging/event-bus.port.ts';
+import type { EventEnvelope } from '../../src/shared/messaging/event-envelope.ts';
+import { deleteNamespace, fastConsumers, fastRetries, readTopic } from '../support/kafka.ts';
+import { integrationServices } from '../support/services.ts';
+import { describeEventBusContract } from './event-bus.contract.ts';
+
+/**
+ * Every test gets its own namespace (as `--kafka-namespace` does): its own topic on the broker
+ * (`contract-<uuid>.contract-events`, 6 partitions, plus its dead-letter topic) and its own consumer
+ * groups, all deleted afterwards, so nothing leaks between tests or runs.
+ */
+describeEventBusContract('kafka', async () => {
+  const { kafkaBrokers: brokers } = await integrationServices();
+  const namespace = `contract-${randomUUID()}.`;
+  const topic = 'contract-events';
+  try {
+    await ensureTopics(brokers, silentLogger, { topics: [topic], namespace, partitions: 6, replicationFactor: 1 });
+  } catch (error) {
+    await deleteNamespace(brokers, namespace);
+    throw error;
+  }
+  const kafka = new KafkaEventBus({
+    brokers,
+    clientId: 'contract-test',
+    logger: silentLogger,
+    retry: fastRetries,
+    consumer: fastConsumers,
+  });
+  const bus = new NamespacedEventBus(kafka, namespace);
+  return {
+    bus,
+    topic,
+    deadLetters: async (t, group): Promise<EventEnvelope[]> => {
+      const messages = await readTopic(brokers, namespace + deadLetterTopic(t));
+      return messages
+        .filter((m) => headerText(m.headers, HEADERS.deadLetterGroup) === namespace + group)
+        .map((m) => JSON.parse(m.value!.toString()) as EventEnvelope);
+    },
+    dispose: async () => {
+      await bus.stop();
+      await deleteNamespace(brokers, namespace);
+    },
+  };
+});
