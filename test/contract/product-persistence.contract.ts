@@ -160,10 +160,33 @@ export function describeProductPersistenceContract(name: string, make: () => Pro
       expect(await codeOf(t.persistence.transaction((tx) => tx.reservations.insert(reservation)))).to.equal(
         'RESERVATION_EXISTS',
       );
-      await t.persistence.transaction((tx) => tx.reservations.update({ ...reservation, status: 'RELEASED' }));
+      const release = () =>
+        t.persistence.transaction((tx) => tx.reservations.update({ ...reservation, status: 'RELEASED' }, 'RESERVED'));
+      expect(await release()).to.equal(true);
+      expect(await release()).to.equal(false);
       const found = await t.persistence.transaction((tx) => tx.reservations.find(reservation.orderId));
       expect(found).to.deep.equal({ ...reservation, status: 'RELEASED' });
       expect(await t.persistence.transaction((tx) => tx.reservations.find(newId()))).to.equal(null);
+    });
+
+    it('lets only one of two concurrent transactions move a reservation on', async () => {
+      const reservation: Reservation = {
+        orderId: newId(),
+        status: 'RESERVED',
+        reason: null,
+        lines: [],
+        createdAt: now,
+        updatedAt: now,
+      };
+      await t.persistence.transaction((tx) => tx.reservations.insert(reservation));
+      const release = () =>
+        t.persistence.transaction(async (tx) => {
+          const seen = await tx.reservations.find(reservation.orderId);
+          await new Promise((r) => setTimeout(r, 20));
+          return seen?.status === 'RESERVED' && tx.reservations.update({ ...seen, status: 'RELEASED' }, 'RESERVED');
+        });
+      const results = await Promise.all([release(), release()]);
+      expect(results.filter(Boolean)).to.have.length(1);
     });
 
     it('rolls back everything a failed transaction wrote, outbox and inbox included', async () => {

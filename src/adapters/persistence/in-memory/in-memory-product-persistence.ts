@@ -8,7 +8,7 @@ import {
 } from '../../../modules/product/application/ports/product-persistence.port.ts';
 import { ProductErrors } from '../../../modules/product/domain/product.errors.ts';
 import { Product, type ProductProps } from '../../../modules/product/domain/product.ts';
-import type { Reservation } from '../../../modules/product/domain/reservation.ts';
+import type { Reservation, ReservationStatus } from '../../../modules/product/domain/reservation.ts';
 import { DomainError } from '../../../shared/domain-error.ts';
 import { emptyOutboxState, InMemoryOutbox, InMemoryTransactions, type OutboxState } from './in-memory-transactions.ts';
 
@@ -94,8 +94,10 @@ class InMemoryReservationRepository implements ReservationRepository {
     this.#state.reservations.set(reservation.orderId, structuredClone(reservation));
   }
 
-  async update(reservation: Reservation) {
+  async update(reservation: Reservation, expectedStatus: ReservationStatus) {
+    if (this.#state.reservations.get(reservation.orderId)?.status !== expectedStatus) return false;
     this.#state.reservations.set(reservation.orderId, structuredClone(reservation));
+    return true;
   }
 }
 

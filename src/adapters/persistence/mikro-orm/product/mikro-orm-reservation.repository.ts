@@ -30,8 +30,8 @@ export class MikroOrmReservationRepository implements ReservationRepository {
     }
   }
 
-  async update(reservation: Reservation): Promise<void> {
+  async update(reservation: Reservation, expectedStatus: ReservationStatus): Promise<boolean> {
     const { orderId, ...rest } = reservation;
-    await this.#em.nativeUpdate(ReservationSchema, { orderId }, rest);
+    return (await this.#em.nativeUpdate(ReservationSchema, { orderId, status: expectedStatus }, rest)) === 1;
   }
 }

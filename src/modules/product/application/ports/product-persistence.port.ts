@@ -1,6 +1,6 @@
 import type { Inbox, Outbox } from '../../../../shared/messaging/outbox.port.ts';
 import type { Product } from '../../domain/product.ts';
-import type { Reservation } from '../../domain/reservation.ts';
+import type { Reservation, ReservationStatus } from '../../domain/reservation.ts';
 
 export interface ProductQuery {
   limit: number;
@@ -33,7 +33,11 @@ export interface ReservationRepository {
   find(orderId: string): Promise<Reservation | null>;
   /** Throws a DomainError coded RESERVATION_EXISTS when the order has one (the unique key is the idempotency guard). */
   insert(reservation: Reservation): Promise<void>;
-  update(reservation: Reservation): Promise<void>;
+  /**
+   * Stores the reservation if its stored status is still `expectedStatus` (compare-and-set); false when
+   * another transaction moved it first. Concurrent releases rely on this to give stock back once.
+   */
+  update(reservation: Reservation, expectedStatus: ReservationStatus): Promise<boolean>;
 }
 
 export interface ProductTransaction {

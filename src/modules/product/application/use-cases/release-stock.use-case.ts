@@ -24,12 +24,14 @@ export async function releaseStock(
     if (reservation?.status !== 'RESERVED') return null;
     await firstDelivery(tx.inbox, cmd.inbox);
     const now = deps.clock.now();
+    const next = { ...reservation, status: 'RELEASED' as const, updatedAt: now };
+    // The status moves first, conditionally: of two concurrent releases (the direct call and the
+    // OrderCancelled event) only the one that moved it gives the stock back.
+    if (!(await tx.reservations.update(next, 'RESERVED'))) return null;
     for (const line of reservation.lines) {
       // A product deleted since the reservation has nowhere to take its stock back; that is fine.
       await tx.products.adjustStock(line.productId, line.quantity, now);
     }
-    const next = { ...reservation, status: 'RELEASED' as const, updatedAt: now };
-    await tx.reservations.update(next);
     await emit(
       tx.outbox,
       productEvent(deps, cmd.correlationId, {
