@@ -4,10 +4,12 @@
  *
  *   npm run bench                          # the monolith (SQLite, in-process bus), sync and async orders
  *   npm run bench -- --target split        # gateway + product + order on MySQL, Kafka, Redis
+ *   npm run bench -- --target gateway      # GET a product: direct vs through the gateway vs through nginx
  *   npm run bench -- --duration 20 --connections 32
  */
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { benchGateway } from './gateway.ts';
 import { type Platform, startMonolithProcess, startSplitProcesses } from './platform.ts';
 
 const { values } = parseArgs({
@@ -15,6 +17,8 @@ const { values } = parseArgs({
     target: { type: 'string', default: 'monolith' },
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '16' },
+    rounds: { type: 'string', default: '3' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const duration = Number(values.duration);
@@ -82,4 +86,6 @@ async function main() {
   }
 }
 
-await main();
+if (values.target === 'gateway')
+  await benchGateway({ duration, connections, rounds: Number(values.rounds), cpuProfDir: values['cpu-prof'] });
+else await main();

@@ -46,7 +46,8 @@ const apiKeyList = z.string().transform((text, ctx) => {
     }
     keys.push({ id: match[1]!, role: match[2] as 'admin' | 'customer', secret: match[3]! });
   });
-  if (new Set(keys.map((k) => k.id)).size < keys.length) ctx.addIssue({ code: 'custom', message: 'ids must be unique' });
+  if (new Set(keys.map((k) => k.id)).size < keys.length)
+    ctx.addIssue({ code: 'custom', message: 'ids must be unique' });
   if (new Set(keys.map((k) => k.secret)).size < keys.length)
     ctx.addIssue({ code: 'custom', message: 'secrets must be unique' });
   return keys;

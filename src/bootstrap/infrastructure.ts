@@ -112,6 +112,6 @@ export async function createRedis(config: Config, logger: Logger, lifecycle: Lif
   return redis;
 }
 
-export function createCache(redis: Redis | null, logger: Logger): Cache {
-  return redis ? new RedisCache(redis, logger) : new MemoryCache();
+export function createCache(config: Config, redis: Redis | null, logger: Logger): Cache {
+  return redis ? new RedisCache(redis, logger, `${config.redisKeyPrefix}cache:`) : new MemoryCache();
 }

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Router } from 'express';
 import { Container } from 'inversify';
 import { HttpMetrics } from '../adapters/http/metrics.ts';
+import { createRateLimits } from '../adapters/http/rate-limit.ts';
 import { redisProblem } from '../adapters/cache/redis/redis-client.ts';
 import { InProcessEventBus } from '../adapters/messaging/in-process/in-process-event-bus.ts';
 import { HttpProductCatalog } from '../adapters/http-client/http-product-catalog.ts';
@@ -21,6 +20,7 @@ import type { EventBus, Subscription } from '../shared/messaging/event-bus.port.
 import { Tokens } from '../shared/tokens.ts';
 import type { Config } from './config.schema.ts';
 import { createHttpApp, type ReadinessCheck } from './http-app.ts';
+import { serveHttp } from './http-server.ts';
 import { createCache, createEventBus, createRedis, moduleStorage } from './infrastructure.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { jwtSettings } from './signing-key.ts';
@@ -34,12 +34,15 @@ export interface RunningRole {
   stop(): Promise<void>;
 }
 
-/** Which modules run in which role. The only place that knows the shapes of the running system. */
+/**
+ * Which modules run in which role. The only place that knows the shapes of the running system. `edge`: the
+ * role faces clients directly, so it rate limits (the services behind the gateway see only the gateway).
+ */
 const ROLE_MODULES = {
-  monolith: { product: true, order: true, gateway: false },
-  product: { product: true, order: false, gateway: false },
-  order: { product: false, order: true, gateway: false },
-  gateway: { product: false, order: false, gateway: true },
+  monolith: { product: true, order: true, gateway: false, edge: true },
+  product: { product: true, order: false, gateway: false, edge: false },
+  order: { product: false, order: true, gateway: false, edge: false },
+  gateway: { product: false, order: false, gateway: true, edge: true },
 } as const;
 
 /**
@@ -67,7 +70,7 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
   container.bind(Tokens.Logger).toConstantValue(logger);
   container.bind(Tokens.EventBus).toConstantValue(bus);
   const redis = await createRedis(config, logger, lifecycle);
-  container.bind(Tokens.Cache).toConstantValue(createCache(redis, logger));
+  container.bind(Tokens.Cache).toConstantValue(createCache(config, redis, logger));
   container.bind(Tokens.InstanceId).toConstantValue(`${config.role}-${randomUUID().slice(0, 8)}`);
 
   const readiness: ReadinessCheck[] = usesEvents ? [{ name: 'event-bus', check: async () => bus.problem() }] : [];
@@ -112,12 +115,15 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
     subscriptions.push(...container.get<Subscription[]>(OrderTokens.Subscriptions));
   }
 
+  const metrics = new HttpMetrics(config.role);
   let gateway: Gateway | undefined;
   if (modules.gateway) {
     gateway = createGateway({
       productUpstreams: config.productUpstreams,
       orderUpstreams: config.orderUpstreams,
       logger,
+      bodyLimit: config.bodyLimit,
+      registry: metrics.registry,
     });
     // After the HTTP server has drained, so proxied calls in flight can finish.
     lifecycle.onStop('producers', 'gateway-upstreams', () => gateway!.close());
@@ -127,45 +133,33 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
   await bus.start();
   for (const relay of relays) relay.start();
 
+  const rateLimits = modules.edge
+    ? createRateLimits({
+        read: config.rateLimitRead,
+        write: config.rateLimitWrite,
+        redis,
+        keyPrefix: `${config.redisKeyPrefix}rl:`,
+        logger,
+      })
+    : undefined;
+  if (rateLimits) lifecycle.onStop('storage', 'rate-limits', () => rateLimits.close());
+
   const app = createHttpApp({
     logger,
-    metrics: new HttpMetrics(config.role),
+    metrics,
     jwt,
     bodyLimit: config.bodyLimit,
     readiness,
     api,
     internal,
     gateway: gateway?.router,
+    apiGuards: rateLimits?.guards,
+    apiKeys: config.apiKeys,
+    trustProxyHops: config.trustProxyHops,
   });
-  const server = await listen(app, config.host, config.port);
-  lifecycle.onStop('http', 'http-server', () => closeServer(server));
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const listener = await serveHttp(app, config, logger);
+  lifecycle.onStop('http', 'http-server', () => listener.close());
+  const { url } = listener;
   logger.info('listening', { role: config.role, mode: config.mode, storage: config.storage, bus: config.bus, url });
   return { config, url, container, bus, relays, stop: () => lifecycle.stop() };
-}
-
-function listen(app: ReturnType<typeof createHttpApp>, host: string, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
-    server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
-    server.requestTimeout = 30_000;
-  });
-}
-
-/** Stops accepting connections, lets in-flight requests finish, then drops idle keep-alive sockets. */
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    // A keep-alive connection busy now turns idle once its response is out; close it then, not after the grace.
-    const sweep = setInterval(() => server.closeIdleConnections(), 20);
-    const grace = setTimeout(() => server.closeAllConnections(), 10_000);
-    grace.unref();
-    server.close(() => {
-      clearInterval(sweep);
-      clearTimeout(grace);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
 }

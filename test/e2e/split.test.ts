@@ -58,7 +58,16 @@ describe('split topology end to end (gateway + product + order on MySQL and Kafk
     return id;
   }
 
-  const stockOf = async (id: string) => (await api('GET', `/api/v1/products/${id}`)).body.stock as number;
+  /** The product's stock, as soon as the product service answers through the gateway. */
+  const stockOf = (id: string) =>
+    eventually(
+      async () => {
+        const read = await api('GET', `/api/v1/products/${id}`);
+        return read.status === 200 ? (read.body.stock as number) : undefined;
+      },
+      30_000,
+      'the product service to answer',
+    );
   const orderOf = async (id: string, token = alice) => (await api('GET', `/api/v1/orders/${id}`, { token })).body;
   const settled = (id: string, token = alice) =>
     eventually(

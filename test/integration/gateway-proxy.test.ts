@@ -33,6 +33,7 @@ async function startUpstream(name: string): Promise<Upstream> {
   let release: () => void = () => {};
   const state = { hits: 0, uploaded: 0, hangClosed: false };
   const app = express();
+  app.get('/health/ready', (_req, res) => void res.json({ status: 'ready' }));
   app.use((_req, _res, next) => {
     state.hits += 1;
     next();
@@ -413,7 +414,7 @@ describe('gateway proxy, when services fail', function () {
       expect(Number(next.headers.get('retry-after'))).to.be.at.least(1);
       expect(performance.now() - started).to.be.below(1500);
       expect(front.gateway.upstreams.product.snapshot()[0]).to.include({
-        state: 'ejected',
+        health: 'ejected',
         lastFailure: 'ECONNREFUSED',
       });
     } finally {
@@ -450,7 +451,7 @@ describe('gateway proxy, when services fail', function () {
       expectProblem(r, 504, 'UPSTREAM_TIMEOUT');
       expect(elapsed).to.be.within(350, 3000);
       // A timeout is no reason to eject: the instance answered the connection.
-      expect(front.gateway.upstreams.product.snapshot()[0]).to.include({ state: 'up', consecutiveFailures: 1 });
+      expect(front.gateway.upstreams.product.snapshot()[0]).to.include({ health: 'healthy', consecutiveFailures: 1 });
       await eventually(async () => (hung.hangClosed ? true : undefined), 3000, 'the timed-out call to be closed');
     } finally {
       await front.close();

@@ -81,6 +81,10 @@ export async function startSplit(settings: Record<string, string> = {}): Promise
     HEXASHOP_KAFKA_BROKERS: services.kafkaBrokers.join(','),
     HEXASHOP_KAFKA_NAMESPACE: namespace,
     HEXASHOP_REDIS_URL: services.redisUrl,
+    HEXASHOP_REDIS_KEY_PREFIX: `e2e-${suffix}:`,
+    // The suites poll; only the rate-limit suite (which sets its own) may ever see a 429.
+    HEXASHOP_RATE_LIMIT_READ: '1000000',
+    HEXASHOP_RATE_LIMIT_WRITE: '1000000',
     HEXASHOP_PRODUCT_URL: urls.product,
     HEXASHOP_PRODUCT_UPSTREAMS: urls.product,
     HEXASHOP_ORDER_UPSTREAMS: urls.order,

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import jwt from 'jsonwebtoken';
 import { HttpProblem } from './problem.ts';
@@ -12,6 +13,16 @@ export interface Principal {
   id: string;
   role: Role;
 }
+
+/** A configured API key: `X-API-Key: <secret>` authenticates as `{ id: 'apikey:<id>', role }`. */
+export interface ApiKey {
+  id: string;
+  role: 'admin' | 'customer';
+  secret: string;
+}
+
+/** The id prefix of principals authenticated by an API key; bearer tokens may not claim it. */
+export const API_KEY_PRINCIPAL = 'apikey:';
 
 export interface JwtSettings {
   secret: string;
@@ -62,6 +73,8 @@ export function verifyToken(settings: JwtSettings, token: string): Principal {
   if (typeof claims.exp !== 'number') throw unauthorized('invalid_token', 'the token has no expiry');
   if (typeof claims.sub !== 'string' || !SUBJECT.test(claims.sub))
     throw unauthorized('invalid_token', 'the token has no valid subject');
+  if (claims.sub.startsWith(API_KEY_PRINCIPAL))
+    throw unauthorized('invalid_token', `a token subject may not start with "${API_KEY_PRINCIPAL}"`);
   if (!isRole(claims.role)) throw unauthorized('invalid_token', 'the token has no known role');
   return { id: claims.sub, role: claims.role };
 }
@@ -72,10 +85,57 @@ function unauthorized(error: string, detail: string) {
   });
 }
 
-/** Reads the principal when a token is present; a bad token is refused even on public routes. */
-export function authenticate(settings: JwtSettings): RequestHandler {
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+/**
+ * The configured API keys, held as SHA-256 digests only. A presented key is hashed and compared with every
+ * entry in constant time (equal-length digests, no early exit), so neither the time taken nor the length of
+ * the secret tells anything about which key, if any, came close.
+ */
+export class ApiKeyRing {
+  readonly #entries: { digest: Buffer; principal: Principal }[];
+
+  constructor(keys: readonly ApiKey[]) {
+    this.#entries = keys.map((k) => ({
+      digest: sha256(k.secret),
+      principal: { id: `${API_KEY_PRINCIPAL}${k.id}`, role: k.role },
+    }));
+  }
+
+  /** Who the key names; fails closed: an unknown key (or none configured) is a 401. */
+  verify(presented: string): Principal {
+    const digest = sha256(presented);
+    let found: Principal | undefined;
+    for (const entry of this.#entries) {
+      if (timingSafeEqual(entry.digest, digest)) found = entry.principal;
+    }
+    if (!found) {
+      throw new HttpProblem(401, 'INVALID_API_KEY', 'the API key was refused', {
+        headers: { 'WWW-Authenticate': 'ApiKey realm="hexashop"' },
+      });
+    }
+    return found;
+  }
+}
+
+const NO_API_KEYS = new ApiKeyRing([]);
+
+/**
+ * Reads the principal when credentials are present: a bearer token (`Authorization`) or an API key
+ * (`X-API-Key`). Bad credentials are refused even on public routes. Both at once is a 400: they may name
+ * different principals, and silently preferring one would hide a client's (or a proxy's) mistake.
+ */
+export function authenticate(settings: JwtSettings, apiKeys: ApiKeyRing = NO_API_KEYS): RequestHandler {
   return (req, _res, next) => {
     const header = req.get('authorization');
+    const apiKey = req.get('x-api-key');
+    if (header !== undefined && apiKey !== undefined) {
+      return next(new HttpProblem(400, 'AMBIGUOUS_CREDENTIALS', 'send either Authorization or X-API-Key, not both'));
+    }
+    if (apiKey !== undefined) {
+      req.principal = apiKeys.verify(apiKey);
+      return next();
+    }
     if (header === undefined) return next();
     const match = /^Bearer +([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(header);
     if (!match) return next(unauthorized('invalid_request', 'Authorization must be "Bearer <JWT>"'));
@@ -87,7 +147,7 @@ export function authenticate(settings: JwtSettings): RequestHandler {
 /** Route guard: a principal with one of the roles is required (401 without one, 403 with the wrong one). */
 export function requireRole(...roles: Role[]): RequestHandler {
   return (req, _res, next) => {
-    if (!req.principal) return next(unauthorized('invalid_request', 'this route needs a bearer token'));
+    if (!req.principal) return next(unauthorized('invalid_request', 'this route needs a bearer token or an API key'));
     if (!roles.includes(req.principal.role)) {
       return next(new HttpProblem(403, 'FORBIDDEN', `this route is for ${roles.join(' or ')} only`));
     }

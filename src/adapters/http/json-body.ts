@@ -15,6 +15,20 @@ function reviver(key: string, value: unknown) {
   return value;
 }
 
+const JSON_TYPES = ['application/json', 'application/*+json'];
+/** What body-parser can inflate; anything else it refuses with 415. */
+const ENCODINGS = new Set(['identity', 'gzip', 'deflate', 'br']);
+
+const hasBody = (req: express.Request) =>
+  req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+
+const requireJson: RequestHandler = (req, _res, next) => {
+  if (hasBody(req) && !req.is(JSON_TYPES)) {
+    return next(new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'request bodies must be application/json'));
+  }
+  next();
+};
+
 /**
  * JSON bodies only, up to the configured size; a body with another media type is refused with 415 on
  * the methods that take one.
@@ -24,18 +38,36 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
     limit: limitBytes,
     strict: true,
     reviver,
-    type: ['application/json', 'application/*+json'],
+    type: JSON_TYPES,
   });
-  const requireJson: RequestHandler = (req, _res, next) => {
-    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-    if (hasBody && !req.is(['application/json', 'application/*+json'])) {
-      return next(new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'request bodies must be application/json'));
-    }
-    next();
-  };
   const parseJson: RequestHandler = (req, res, next) =>
     parse(req, res, (error?: unknown) =>
       next(error instanceof ForbiddenKeyError ? new HttpProblem(400, 'FORBIDDEN_KEY', error.message) : error),
     );
   return [requireJson, parseJson];
+}
+
+/**
+ * What can be told from the headers alone, for the gateway, which streams bodies to the services unparsed:
+ * a body that is not JSON (415, also for a charset other than UTF-* or an encoding the services cannot
+ * inflate) or whose declared length is over the limit (413) is refused before it is forwarded. Parsing,
+ * forbidden keys and the limit on chunked or inflated bodies stay with the services, whose answers pass back.
+ */
+export function bodyHeaderChecks(limitBytes: number): RequestHandler[] {
+  const declared: RequestHandler = (req, _res, next) => {
+    if (!hasBody(req)) return next();
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.get('content-type') ?? '')?.[1];
+    if (charset !== undefined && !charset.toLowerCase().startsWith('utf-')) {
+      return next(new HttpProblem(415, 'UNSUPPORTED_ENCODING', 'the body must be UTF-8 JSON'));
+    }
+    const encoding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase();
+    if (!ENCODINGS.has(encoding)) {
+      return next(new HttpProblem(415, 'UNSUPPORTED_ENCODING', 'the body must be UTF-8 JSON'));
+    }
+    if (Number(req.headers['content-length'] ?? 0) > limitBytes) {
+      return next(new HttpProblem(413, 'BODY_TOO_LARGE', 'the request body is larger than allowed'));
+    }
+    next();
+  };
+  return [requireJson, declared];
 }

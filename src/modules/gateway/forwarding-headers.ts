@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Request } from 'express';
-import { childTraceparent, parseTraceparent } from '../../adapters/http/trace-context.ts';
+import type { Request, Response } from 'express';
+import { childTraceparent, currentTraceparent, parseTraceparent } from '../../adapters/http/trace-context.ts';
 
 /**
  * What a proxy must change in the headers it passes on (RFC 9110 §7.6): hop-by-hop headers stay on their hop,
@@ -26,23 +26,29 @@ const HOP_BY_HOP = new Set([
 const REQUEST_ONLY = new Set(['host', 'content-length', 'expect']);
 const SAFE_ID = /^[\w.:-]{1,128}$/;
 
-/** Header names listed in `Connection` are hop-by-hop too. */
-function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
+const NONE: ReadonlySet<string> = new Set();
+
+/** Header names listed in `Connection` are hop-by-hop too (usually there are none: no set is made then). */
+function connectionTokens(headers: IncomingHttpHeaders): ReadonlySet<string> {
   const value = headers.connection;
-  const list = Array.isArray(value) ? value.join(',') : (value ?? '');
-  return new Set(
-    list
-      .split(',')
-      .map((t) => t.trim().toLowerCase())
-      .filter(Boolean),
-  );
+  if (value === undefined) return NONE;
+  const list = Array.isArray(value) ? value.join(',') : value;
+  const tokens = new Set<string>();
+  for (const token of list.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name !== '' && name !== 'keep-alive' && name !== 'close') tokens.add(name);
+  }
+  return tokens.size === 0 ? NONE : tokens;
 }
 
-function endToEnd(headers: IncomingHttpHeaders, drop: Set<string>): HeaderMap {
+const isEndToEnd = (name: string, listed: ReadonlySet<string>) => !HOP_BY_HOP.has(name) && !listed.has(name);
+
+function endToEnd(headers: IncomingHttpHeaders, drop: ReadonlySet<string>): HeaderMap {
   const listed = connectionTokens(headers);
   const kept: HeaderMap = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name) || drop.has(name)) continue;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || !isEndToEnd(name, listed) || drop.has(name)) continue;
     kept[name] = value;
   }
   return kept;
@@ -69,9 +75,10 @@ export function upstreamRequestHeaders(req: Request): HeaderMap {
   const given = req.get('x-request-id');
   headers['x-request-id'] = req.id ?? (given && SAFE_ID.test(given) ? given : randomUUID());
   if (!parseTraceparent(req.get('traceparent'))) {
-    // An invalid traceparent invalidates its tracestate too (W3C Trace Context §3.3).
+    // An invalid traceparent invalidates its tracestate too (W3C Trace Context §3.3). The trace is the one
+    // this request is logged under (traceContext started it), else a new one.
     delete headers.tracestate;
-    headers.traceparent = childTraceparent();
+    headers.traceparent = currentTraceparent() ?? childTraceparent();
   }
   const remote = req.socket.remoteAddress;
   if (remote) headers['x-forwarded-for'] = append(req.headers['x-forwarded-for'], remote);
@@ -80,7 +87,11 @@ export function upstreamRequestHeaders(req: Request): HeaderMap {
   return headers;
 }
 
-/** The headers to send the client for an upstream's response. */
-export function clientResponseHeaders(headers: IncomingHttpHeaders): HeaderMap {
-  return endToEnd(headers, new Set());
+/** Sets an upstream's response headers on the client's response, without the hop-by-hop ones. */
+export function setClientResponseHeaders(res: Response, headers: IncomingHttpHeaders): void {
+  const listed = connectionTokens(headers);
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined && isEndToEnd(name, listed)) res.setHeader(name, value);
+  }
 }

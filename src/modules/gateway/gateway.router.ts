@@ -1,58 +1,98 @@
 import { Router } from 'express';
+import type { Registry } from 'prom-client';
+import { requireRole } from '../../adapters/http/auth.ts';
 import type { Logger } from '../../shared/logger.port.ts';
-import { forward } from './proxy.ts';
-import { UpstreamPool, type UpstreamPoolOptions, type UpstreamTimeouts } from './upstream-pool.ts';
+import { DEFAULT_HEALTH_CHECK, type HealthCheckOptions } from './active-health-check.ts';
+import { DEFAULT_EJECTION, type EjectionOptions } from './passive-ejection.ts';
+import { forward, type ProxyOptions } from './proxy.ts';
+import {
+  type BreakerOptions,
+  DEFAULT_BREAKER,
+  type InstanceOptions,
+  type InstanceSnapshot,
+  type UpstreamTimeouts,
+} from './upstream-instance.ts';
+import { registerUpstreamMetrics } from './upstream-metrics.ts';
+import { UpstreamPool } from './upstream-pool.ts';
 
 /**
- * The gateway role's routing: the public product and order routes go to the instances of their service, in
- * round-robin order, through keep-alive pools. It runs after the app's request id, authentication and rate
- * limits and before any body parser: proxied bodies are streamed, never parsed, and each service applies
- * the body limit and verifies the token again (the Authorization header passes untouched).
+ * The gateway role's routing: the public product and order routes go to the instances of their service,
+ * round-robin over the available ones, through keep-alive pools, with health checks, circuit breakers and
+ * one retry on another instance where that is safe. It runs after the app's request id, authentication and
+ * rate limits and before any body parser: proxied bodies are streamed, never parsed, and each service
+ * applies the body limit and verifies the token again (the Authorization header passes untouched).
+ * It also serves GET /gateway/upstreams, admin only: the state of every instance. Like the API routes it
+ * relies on the app to have authenticated the request (createHttpApp does, for /gateway/*): without a
+ * principal it answers 401.
  */
 export interface GatewayOptions {
   productUpstreams: readonly string[];
   orderUpstreams: readonly string[];
   logger: Logger;
-  /** Defaults: connect 2 s, headers 10 s, body (idle between chunks) 30 s. */
+  /** Defaults: connect 2 s, headers (the upstream timeout) 10 s, body (idle between chunks) 30 s. */
   timeouts?: Partial<UpstreamTimeouts>;
   /** Keep-alive connections per upstream instance. Default 32. */
   connectionsPerInstance?: number;
-  /** How long an instance that refused a connection stays out of the rotation. Default 2 s. */
-  ejectMs?: number;
+  /** Active checks of each instance's readiness. Default: /health/ready every 2 s, 1 s timeout, 2 to flip. */
+  health?: Partial<HealthCheckOptions>;
+  /** Passive ejection. Default: 1 s, doubling per ejection in a row up to 30 s; after 3 failures in a row. */
+  ejection?: Partial<EjectionOptions>;
+  /** Circuit breaker per instance. Default: opens above 50 % failures of ≥ 10 calls in 10 s; half-opens after 5 s. */
+  breaker?: Partial<BreakerOptions>;
+  /** The largest retryable (Idempotency-Key) body held for a retry; larger ones get 413. Default 1 MiB. */
+  bodyLimit?: number;
+  /** Where the upstream metrics are registered (the role's /metrics registry). */
+  registry?: Registry;
 }
 
+export type UpstreamStatus = Record<string, InstanceSnapshot[]>;
+
 export interface Gateway {
-  /** Mount at the app's root: it answers /api/v1/products… and /api/v1/orders…, and passes on anything else. */
+  /** Mount at the app's root: it answers /api/v1/products…, /api/v1/orders… and /gateway/upstreams. */
   router: Router;
   upstreams: { product: UpstreamPool; order: UpstreamPool };
-  /** Lets proxied calls in flight finish, then closes the upstream connections. */
+  /** Every instance's health, breaker state and counts, by service. */
+  status(): UpstreamStatus;
+  /** Stops the health checks, lets proxied calls in flight finish, then closes the upstream connections. */
   close(): Promise<void>;
 }
 
 export const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 2000, headersMs: 10_000, bodyMs: 30_000 };
 
 export function createGateway(options: GatewayOptions): Gateway {
-  const poolOptions: UpstreamPoolOptions = {
+  const instanceOptions: InstanceOptions = {
     timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
     connectionsPerInstance: options.connectionsPerInstance ?? 32,
-    ejectMs: options.ejectMs ?? 2000,
+    health: { ...DEFAULT_HEALTH_CHECK, ...options.health },
+    ejection: { ...DEFAULT_EJECTION, ...options.ejection },
+    breaker: { ...DEFAULT_BREAKER, ...options.breaker },
+    logger: options.logger,
   };
   const upstreams = {
-    product: new UpstreamPool('product', options.productUpstreams, poolOptions),
-    order: new UpstreamPool('order', options.orderUpstreams, poolOptions),
+    product: new UpstreamPool('product', options.productUpstreams, instanceOptions),
+    order: new UpstreamPool('order', options.orderUpstreams, instanceOptions),
   };
+  const pools = [upstreams.product, upstreams.order];
+  if (options.registry) registerUpstreamMetrics(options.registry, pools);
+  const status = (): UpstreamStatus => Object.fromEntries(pools.map((p) => [p.service, p.snapshot()]));
 
+  const proxy: ProxyOptions = { logger: options.logger, bodyLimit: options.bodyLimit ?? 1024 * 1024 };
   const router = Router();
   // One route template per service (`{/*rest}`: the collection and everything under it), which also gives
   // the HTTP metrics a bounded route label.
-  router.all('/api/v1/products{/*rest}', (req, res) => forward(upstreams.product, req, res, options.logger));
-  router.all('/api/v1/orders{/*rest}', (req, res) => forward(upstreams.order, req, res, options.logger));
+  router.all('/api/v1/products{/*rest}', (req, res) => forward(upstreams.product, req, res, proxy));
+  router.all('/api/v1/orders{/*rest}', (req, res) => forward(upstreams.order, req, res, proxy));
+  router.get('/gateway/upstreams', requireRole('admin'), (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ upstreams: status() });
+  });
 
+  for (const pool of pools) pool.startHealthChecks();
   return {
     router,
     upstreams,
+    status,
     close: async () => {
-      await Promise.all([upstreams.product.close(), upstreams.order.close()]);
+      await Promise.all(pools.map((p) => p.close()));
     },
   };
 }

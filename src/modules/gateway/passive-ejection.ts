@@ -1,6 +1,6 @@
 /**
- * Outlier ejection from live traffic (passive health): an instance that refuses or drops connections is
- * left out at once, one that keeps failing requests (5xx, timeouts) after a few consecutive failures. Each
+ * Outlier ejection from live traffic (passive health): an instance that refuses connections is left out
+ * at once, one that keeps failing requests (5xx, dropped connections, timeouts) after a few in a row. Each
  * ejection in a row lasts twice as long as the one before, up to a cap; a good answer resets the streak.
  */
 export interface EjectionOptions {
@@ -8,7 +8,7 @@ export interface EjectionOptions {
   baseMs: number;
   /** The longest an ejection lasts, however many came before it. */
   maxMs: number;
-  /** Consecutive failed requests (5xx, timeout, broken answer) that eject; connection failures eject at once. */
+  /** Failed requests in a row (5xx, dropped connection, timeout) that eject; a refused connection ejects at once. */
   consecutiveFailures: number;
 }
 

@@ -1,5 +1,4 @@
 import CircuitBreaker from 'opossum';
-import type { Dispatcher } from 'undici';
 
 /**
  * What went wrong with one upstream attempt, in the terms the proxy decides by: whether the request can
@@ -20,14 +19,24 @@ export type FailureKind =
   /** Anything else: an answer that was not valid HTTP. */
   | 'broken';
 
-/** A 5xx answer: a failure for the breaker, yet still an answer the client can be given as it is. */
+/** A 5xx answer: a failure for the breaker, yet an answer all the same (relayed, or dropped for a retry). */
 export class UpstreamServerError extends Error {
-  readonly response: Dispatcher.ResponseData;
+  readonly status: number;
 
-  constructor(response: Dispatcher.ResponseData) {
-    super(`HTTP ${response.statusCode}`);
+  constructor(status: number) {
+    super(`HTTP ${status}`);
     this.name = 'UpstreamServerError';
-    this.response = response;
+    this.status = status;
+  }
+}
+
+/** Why an attempt is aborted when the client goes away first. */
+export class ClientGoneError extends Error {
+  readonly code = 'CLIENT_GONE';
+
+  constructor() {
+    super('the client went away');
+    this.name = 'ClientGoneError';
   }
 }
 
@@ -49,7 +58,15 @@ const UNREACHABLE = new Set([
 ]);
 const CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-const CLIENT = new Set(['UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_ABORTED', 'ABORT_ERR']);
+/** The client's side: its body, its abort, or its response closed before the answer was through. */
+const CLIENT = new Set([
+  'CLIENT_GONE',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_ABORTED',
+  'ABORT_ERR',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_STREAM_DESTROYED',
+]);
 
 export function classify(error: unknown): FailureKind {
   if (error instanceof ClientBodyError) return 'client';

@@ -1,0 +1,66 @@
+import type { RequestHandler } from 'express';
+import { HttpProblem } from './problem.ts';
+
+/**
+ * Lets only request targets in one normal form reach routing, so the gateway, the services behind it and
+ * anything in between read a path the same way (no path confusion: `/api/v1/products/../../internal/…`,
+ * `%2F` smuggled slashes, `//` that one hop collapses and another does not):
+ * - path: no dot segments (also percent-encoded), no empty segments, no encoded `/`, `\` or NUL, no raw
+ *   backslash, valid percent-encoding → else 400 MALFORMED_PATH;
+ * - query: valid percent-encoding, and each parameter at most once (the API has no multi-valued ones, and
+ *   "first wins" against "last wins" is how parameter pollution works) → else 400 MALFORMED_QUERY.
+ * Refused rather than rewritten: a client that sends these is buggy or probing, and a rewrite would be one
+ * more interpretation to keep in line.
+ */
+const BAD_ESCAPE = /%(?![0-9a-f]{2})/i;
+const SMUGGLED = /%2f|%5c|%00|\\/i;
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+
+export const requireNormalTarget: RequestHandler = (req, _res, next) => {
+  const target = req.url.startsWith('/') ? req.url : originForm(req.url);
+  const q = target.indexOf('?');
+  const path = q === -1 ? target : target.slice(0, q);
+  const pathProblem = problemOfPath(path);
+  if (pathProblem)
+    return next(new HttpProblem(400, 'MALFORMED_PATH', `the path is not in normal form: ${pathProblem}`));
+  const queryProblem = q === -1 ? null : problemOfQuery(target.slice(q + 1));
+  if (queryProblem) return next(new HttpProblem(400, 'MALFORMED_QUERY', queryProblem));
+  next();
+};
+
+function originForm(target: string): string {
+  try {
+    const url = new URL(target);
+    return `${url.pathname}${url.search}`;
+  } catch {
+    return '/';
+  }
+}
+
+function problemOfPath(path: string): string | null {
+  if (BAD_ESCAPE.test(path)) return 'invalid percent-encoding';
+  if (SMUGGLED.test(path)) return 'an encoded slash, backslash or NUL';
+  const segments = path.split('/').slice(1);
+  // A trailing slash leaves one empty last segment, which routing ignores; an empty one inside does not.
+  if (segments.slice(0, -1).some((s) => s === '')) return 'an empty segment (//)';
+  if (segments.some((s) => DOT_SEGMENT.test(s))) return 'a dot segment (. or ..)';
+  return null;
+}
+
+function problemOfQuery(query: string): string | null {
+  if (BAD_ESCAPE.test(query)) return 'the query is not valid percent-encoding';
+  const seen = new Set<string>();
+  for (const pair of query.split('&')) {
+    if (pair === '') continue;
+    const raw = pair.split('=', 1)[0]!;
+    let name: string;
+    try {
+      name = decodeURIComponent(raw.replaceAll('+', ' '));
+    } catch {
+      return 'the query is not valid percent-encoding';
+    }
+    if (seen.has(name)) return `the query parameter "${name.slice(0, 64)}" is repeated`;
+    seen.add(name);
+  }
+  return null;
+}
