@@ -9,6 +9,8 @@ export async function connectRedis(url: string, logger: Logger, waitMs = 2_000):
   const redis = new Redis(url, {
     lazyConnect: false,
     enableOfflineQueue: false,
+    // Concurrent commands (rate-limit counters of many requests) share round trips.
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     commandTimeout: 1_000,
