@@ -14,11 +14,12 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { signToken } from '../src/adapters/http/auth.ts';
+import { freePort } from '../test/support/ports.ts';
+import { BENCH_JWT, BENCH_SECRET, untilOk } from './platform.ts';
 
 export interface GatewayBenchOptions {
   duration: number;
@@ -39,21 +40,7 @@ interface Figure {
   cpu: Record<string, number>;
 }
 
-const SECRET = 'bench-only-signing-key-0123456789-abcdefghij';
-const JWT = { secret: SECRET, issuer: 'hexashop', audience: 'hexashop-api' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const children: ChildProcess[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function start(command: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   const child = spawn(command, args, {
@@ -66,19 +53,13 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Ch
 
 function startRole(role: string, port: number, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): ChildProcess {
   return start(process.execPath, [...nodeArgs, 'bin/hexashop.js', 'start', '--role', role, '--port', String(port)], {
-    HEXASHOP_JWT_SECRET: SECRET,
+    HEXASHOP_JWT_SECRET: BENCH_SECRET,
     HEXASHOP_LOG_LEVEL: 'warn',
     ...env,
   });
 }
 
-async function ready(url: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if ((await fetch(url).catch(() => null))?.ok) return;
-    await sleep(100);
-  }
-  throw new Error(`${url} never became ready`);
-}
+const ready = untilOk;
 
 function nginxBinary(): string {
   for (const candidate of ['nginx', '/usr/sbin/nginx', '/usr/local/sbin/nginx']) {
@@ -207,7 +188,7 @@ export async function benchGateway(options: GatewayBenchOptions): Promise<void> 
     await ready(`${targets.gateway}/health/ready`);
     await ready(`${targets.nginx}/health/live`);
 
-    const admin = signToken(JWT, { id: 'bench', role: 'admin' }, 3600);
+    const admin = signToken(BENCH_JWT, { id: 'bench', role: 'admin' }, 3600);
     const created = await fetch(`${productUrl}/api/v1/products`, {
       method: 'POST',
       headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },

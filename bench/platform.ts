@@ -13,16 +13,17 @@ export interface Platform {
   stop(): Promise<void>;
 }
 
-const SECRET = 'bench-only-signing-key-0123456789-abcdefghij';
-const jwt = { secret: SECRET, issuer: 'hexashop', audience: 'hexashop-api' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The signing key every bench process is started with, and the settings to sign tokens for it. */
+export const BENCH_SECRET = 'bench-only-signing-key-0123456789-abcdefghij';
+export const BENCH_JWT = { secret: BENCH_SECRET, issuer: 'hexashop', audience: 'hexashop-api' };
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function spawnRole(role: string, port: number, env: NodeJS.ProcessEnv): ChildProcess {
   return spawn(process.execPath, ['bin/hexashop.js', 'start', '--role', role, '--port', String(port)], {
     // Rate limits would measure the limiter, not the platform: lifted for the bench.
     env: {
       ...process.env,
-      HEXASHOP_JWT_SECRET: SECRET,
+      HEXASHOP_JWT_SECRET: BENCH_SECRET,
       HEXASHOP_LOG_LEVEL: 'warn',
       HEXASHOP_RATE_LIMIT_READ: '100000000',
       HEXASHOP_RATE_LIMIT_WRITE: '100000000',
@@ -32,18 +33,21 @@ function spawnRole(role: string, port: number, env: NodeJS.ProcessEnv): ChildPro
   });
 }
 
-async function ready(url: string): Promise<void> {
+/** Waits until `url` answers 2xx (a minute at most). */
+export async function untilOk(url: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
-    if ((await fetch(`${url}/health/ready`).catch(() => null))?.ok) return;
+    if ((await fetch(url).catch(() => null))?.ok) return;
     await sleep(100);
   }
   throw new Error(`${url} never became ready`);
 }
 
+const ready = (base: string) => untilOk(`${base}/health/ready`);
+
 function platform(url: string, children: ChildProcess[], cleanup: () => void): Platform {
   return {
     url,
-    token: (sub, role) => signToken(jwt, { id: sub, role }, 3600),
+    token: (sub, role) => signToken(BENCH_JWT, { id: sub, role }, 3600),
     async createProduct(admin, stock) {
       const res = await fetch(`${url}/api/v1/products`, {
         method: 'POST',

@@ -1,6 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +7,7 @@ import { type Principal, signToken } from '../../src/adapters/http/auth.ts';
 import { openMysqlAdmin } from '../../src/adapters/persistence/mikro-orm/mysql-setup.ts';
 import { eventually } from './http.ts';
 import { deleteNamespace } from './kafka.ts';
+import { freePort } from './ports.ts';
 import { uniqueSuffix, withDatabase } from './mysql.ts';
 import { integrationServices } from './services.ts';
 
@@ -31,17 +31,6 @@ export interface SplitTopology {
 
 const JWT_SECRET = 'e2e-only-signing-key-of-enough-length-0123456789';
 const JWT = { secret: JWT_SECRET, issuer: 'hexashop', audience: 'hexashop-api' };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const cli = (args: string[], env: NodeJS.ProcessEnv) =>
   promisify(execFile)(process.execPath, ['bin/hexashop.js', ...args], { env, timeout: 120_000 });

@@ -38,12 +38,7 @@ export async function bufferedBody(req: IncomingMessage, limit: number): Promise
   // Not destroyed when left early: the client is still to get its 413.
   const iterator = req.iterator({ destroyOnReturn: false });
   for (;;) {
-    let step: IteratorResult<Buffer>;
-    try {
-      step = (await iterator.next()) as IteratorResult<Buffer>;
-    } catch (error) {
-      throw new ClientBodyError(error);
-    }
+    const step = await nextChunk(iterator);
     if (step.done) break;
     size += step.value.length;
     if (size > limit) {
@@ -65,12 +60,7 @@ export function streamedBody(req: IncomingMessage): UpstreamBody {
     const iterator = req.iterator({ destroyOnReturn: false });
     try {
       for (;;) {
-        let step: IteratorResult<Buffer>;
-        try {
-          step = (await iterator.next()) as IteratorResult<Buffer>;
-        } catch (error) {
-          throw new ClientBodyError(error);
-        }
+        const step = await nextChunk(iterator);
         if (step.done) return;
         yield step.value;
       }
@@ -85,4 +75,13 @@ export function streamedBody(req: IncomingMessage): UpstreamBody {
       return !started;
     },
   };
+}
+
+/** The next chunk of the client's body; a failure to read it is the client's (ClientBodyError), not the upstream's. */
+async function nextChunk(iterator: AsyncIterator<unknown>): Promise<IteratorResult<Buffer>> {
+  try {
+    return (await iterator.next()) as IteratorResult<Buffer>;
+  } catch (error) {
+    throw new ClientBodyError(error);
+  }
 }
