@@ -1,7 +1,8 @@
 /**
  * The gateway's cost as a reverse proxy: GET /api/v1/products/{id} against one product service process,
  * (1) directly, (2) through our gateway role (authentication, rate limits, routing, health checks,
- * breakers, as the role mounts them) and (3) through nginx as a plain keep-alive reverse proxy, from
+ * breakers, as the role mounts them), (3) through nginx as a plain keep-alive reverse proxy and (4) through
+ * the floor for a proxy on Node (bench/floor-proxy.ts: node:http + undici and nothing else), from
  * autocannon in this process; every server is a process of its own. The targets take turns, round after
  * round, and the median round of each is reported, with the CPU each server process used.
  *
@@ -156,12 +157,18 @@ const median = (figures: Figure[]) =>
 export async function benchGateway(options: GatewayBenchOptions): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hexashop-bench-gw-'));
   const nginxPrefix = join(dataDir, 'nginx');
-  const [productPort, gatewayPort, nginxPort] = [await freePort(), await freePort(), await freePort()];
+  const [productPort, gatewayPort, nginxPort, floorPort] = (await Promise.all([1, 2, 3, 4].map(() => freePort()))) as [
+    number,
+    number,
+    number,
+    number,
+  ];
   const productUrl = `http://127.0.0.1:${productPort}`;
   const targets = {
     direct: productUrl,
     gateway: `http://127.0.0.1:${gatewayPort}`,
     nginx: `http://127.0.0.1:${nginxPort}`,
+    'node floor': `http://127.0.0.1:${floorPort}`,
   };
   try {
     const product = startRole('product', productPort, {
@@ -185,8 +192,10 @@ export async function benchGateway(options: GatewayBenchOptions): Promise<void> 
       options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [],
     );
     const nginx = startNginx(nginxPrefix, nginxPort, productPort);
+    const floor = start(process.execPath, ['bench/floor-proxy.ts', String(floorPort), productUrl]);
     await ready(`${targets.gateway}/health/ready`);
     await ready(`${targets.nginx}/health/live`);
+    await ready(`${targets['node floor']}/health/live`);
 
     const admin = signToken(BENCH_JWT, { id: 'bench', role: 'admin' }, 3600);
     const created = await fetch(`${productUrl}/api/v1/products`, {
@@ -205,10 +214,12 @@ export async function benchGateway(options: GatewayBenchOptions): Promise<void> 
       direct: { product },
       gateway: { product, gateway },
       nginx: { product, nginx },
+      'node floor': { product, 'node floor': floor },
     };
-    const rounds: Record<keyof typeof targets, Figure[]> = { direct: [], gateway: [], nginx: [] };
+    const names = Object.keys(targets) as (keyof typeof targets)[];
+    const rounds = Object.fromEntries(names.map((t) => [t, [] as Figure[]])) as Record<keyof typeof targets, Figure[]>;
     for (let round = 0; round < options.rounds; round++) {
-      for (const target of ['direct', 'gateway', 'nginx'] as const) {
+      for (const target of names) {
         const figure = await measure(target, targets[target], path, processes[target], options);
         rounds[target].push(figure);
         console.error(`round ${round + 1} ${target}: ${figure.requestsPerSecond} req/s, p99 ${figure.p99} ms`);
@@ -234,8 +245,12 @@ export async function benchGateway(options: GatewayBenchOptions): Promise<void> 
           .join(', '),
       })),
     );
-    console.log(`gateway / nginx throughput: ${((rate('gateway') / rate('nginx')) * 100).toFixed(1)} %`);
-    console.log(`gateway / direct throughput: ${((rate('gateway') / rate('direct')) * 100).toFixed(1)} %`);
+    const ratio = (a: string, b: string) =>
+      console.log(`${a} / ${b} throughput: ${((rate(a) / rate(b)) * 100).toFixed(1)} %`);
+    ratio('gateway', 'nginx');
+    ratio('node floor', 'nginx');
+    ratio('gateway', 'node floor');
+    ratio('gateway', 'direct');
   } finally {
     await Promise.all(
       children.map(

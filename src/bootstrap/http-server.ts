@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
@@ -25,7 +25,7 @@ type ListenSettings = Pick<Config, 'host' | 'port' | 'tlsCertFile' | 'tlsKeyFile
  * 403 HTTPS_REQUIRED — an API client configured with http:// fails loudly instead of quietly sending its
  * credentials in the clear on every call.
  */
-export async function serveHttp(app: Express, settings: ListenSettings, logger: Logger): Promise<HttpListener> {
+export async function serveHttp(app: RequestListener, settings: ListenSettings, logger: Logger): Promise<HttpListener> {
   const tls =
     settings.tlsCertFile && settings.tlsKeyFile
       ? { cert: readFileSync(settings.tlsCertFile), key: readFileSync(settings.tlsKeyFile) }

@@ -140,6 +140,7 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
         redis,
         keyPrefix: `${config.redisKeyPrefix}rl:`,
         logger,
+        trustProxyHops: config.trustProxyHops,
       })
     : undefined;
   if (rateLimits) lifecycle.onStop('storage', 'rate-limits', () => rateLimits.close());
@@ -152,8 +153,8 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
     readiness,
     api,
     internal,
-    gateway: gateway?.router,
-    apiGuards: rateLimits?.guards,
+    gateway,
+    apiGuard: rateLimits?.guard,
     apiKeys: config.apiKeys,
     trustProxyHops: config.trustProxyHops,
   });

@@ -4,9 +4,9 @@ import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import express from 'express';
 import { request } from 'undici';
-import { authenticate, signToken } from '../../src/adapters/http/auth.ts';
-import { errorHandler, sendProblem } from '../../src/adapters/http/problem.ts';
-import { requestContext } from '../../src/adapters/http/request-context.ts';
+import { principalOf, signToken } from '../../src/adapters/http/auth.ts';
+import { type HttpProblem, sendHttpProblem, sendProblem } from '../../src/adapters/http/problem.ts';
+import { requestIdOf } from '../../src/adapters/http/request-context.ts';
 import { parseTraceparent } from '../../src/adapters/http/trace-context.ts';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/modules/gateway/gateway.router.ts';
 import { silentLogger } from '../../src/shared/logger.port.ts';
@@ -126,14 +126,24 @@ async function startUpstream(name: string): Promise<Upstream> {
 const jwt = testJwt();
 const customer = signToken(jwt, { id: 'customer-1', role: 'customer' }, 600);
 
-/** The gateway as the gateway role mounts it: request id and authentication in front, problem+json behind. */
+/**
+ * The proxy alone, with what it relies on the role's edge for (a request id, the principal) and without the
+ * edge's checks (body type and size, normal form), which gateway-edge.test.ts covers.
+ */
 async function startGateway(options: Omit<GatewayOptions, 'logger'>): Promise<TestServer & { gateway: Gateway }> {
   const gateway = createGateway({ ...options, logger: silentLogger });
-  const app = express();
-  app.use(requestContext, authenticate(jwt), gateway.router);
-  app.use((req, res) => sendProblem(res, 404, 'ROUTE_NOT_FOUND', `no route for ${req.method} ${req.path}`));
-  app.use(errorHandler(silentLogger));
-  const server = await listen(app);
+  const server = await listen((req, res) => {
+    const route = gateway.route(req.url!);
+    if (!route) return sendProblem(res, 404, 'ROUTE_NOT_FOUND', `no route for ${req.method} ${req.url}`);
+    req.id = requestIdOf(req);
+    res.setHeader('X-Request-Id', req.id);
+    try {
+      req.principal = principalOf(req, jwt);
+    } catch (error) {
+      return sendHttpProblem(res, error as HttpProblem);
+    }
+    void gateway.forward(route, req, res);
+  });
   return {
     ...server,
     gateway,

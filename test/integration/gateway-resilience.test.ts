@@ -44,7 +44,7 @@ async function startGateway(products: string[], overrides: Partial<GatewayOption
     bodyLimit: 1024 * 1024,
     readiness: [],
     api: {},
-    gateway: gateway.router,
+    gateway,
   });
   const server = await listen(app);
   return {

@@ -4,7 +4,7 @@
  * JSON body, authentication, problem+json), on a random port.
  */
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { MemoryCache } from '../../src/adapters/cache/memory/memory-cache.ts';
@@ -47,10 +47,11 @@ export interface TestServer {
 }
 
 /** Listens on a random loopback port; close() also drops keep-alive connections. */
-export function listen(app: express.Express): Promise<TestServer> {
+export function listen(app: RequestListener): Promise<TestServer> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(0, '127.0.0.1', (error?: Error) => {
-      if (error) return reject(error);
+    const server = createServer(app);
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo;
       resolve({
         url: `http://127.0.0.1:${port}`,

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import jwt from 'jsonwebtoken';
 import { HttpProblem } from './problem.ts';
@@ -30,11 +31,10 @@ export interface JwtSettings {
   audience: string;
 }
 
-declare global {
-  namespace Express {
-    interface Request {
-      principal?: Principal;
-    }
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** Who sent the request, once `authenticate` (or the gateway's proxy path) has read its credentials. */
+    principal?: Principal;
   }
 }
 
@@ -127,21 +127,27 @@ const NO_API_KEYS = new ApiKeyRing([]);
  */
 export function authenticate(settings: JwtSettings, apiKeys: ApiKeyRing = NO_API_KEYS): RequestHandler {
   return (req, _res, next) => {
-    const header = req.get('authorization');
-    const apiKey = req.get('x-api-key');
-    if (header !== undefined && apiKey !== undefined) {
-      return next(new HttpProblem(400, 'AMBIGUOUS_CREDENTIALS', 'send either Authorization or X-API-Key, not both'));
-    }
-    if (apiKey !== undefined) {
-      req.principal = apiKeys.verify(apiKey);
-      return next();
-    }
-    if (header === undefined) return next();
-    const match = /^Bearer +([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(header);
-    if (!match) return next(unauthorized('invalid_request', 'Authorization must be "Bearer <JWT>"'));
-    req.principal = verifyToken(settings, match[1]!);
+    req.principal = principalOf(req, settings, apiKeys);
     next();
   };
+}
+
+/** Who the request's credentials name (undefined without any); throws the 400 or 401 for bad ones. */
+export function principalOf(
+  req: IncomingMessage,
+  settings: JwtSettings,
+  apiKeys: ApiKeyRing = NO_API_KEYS,
+): Principal | undefined {
+  const header = req.headers.authorization;
+  const apiKey = req.headers['x-api-key'];
+  if (header !== undefined && apiKey !== undefined) {
+    throw new HttpProblem(400, 'AMBIGUOUS_CREDENTIALS', 'send either Authorization or X-API-Key, not both');
+  }
+  if (apiKey !== undefined) return apiKeys.verify(Array.isArray(apiKey) ? apiKey.join(', ') : apiKey);
+  if (header === undefined) return undefined;
+  const match = /^Bearer +([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(header);
+  if (!match) throw unauthorized('invalid_request', 'Authorization must be "Bearer <JWT>"');
+  return verifyToken(settings, match[1]!);
 }
 
 /** Route guard: a principal with one of the roles is required (401 without one, 403 with the wrong one). */

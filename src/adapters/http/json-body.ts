@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
+import typeIs from 'type-is';
 import { HttpProblem } from './problem.ts';
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -19,15 +21,16 @@ const JSON_TYPES = ['application/json', 'application/*+json'];
 /** What body-parser can inflate; anything else it refuses with 415. */
 const ENCODINGS = new Set(['identity', 'gzip', 'deflate', 'br']);
 
-const hasBody = (req: express.Request) =>
+/** Does the request have a body (RFC 9112 §6.3)? */
+export const hasBody = (req: IncomingMessage) =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
-const requireJson: RequestHandler = (req, _res, next) => {
-  if (hasBody(req) && !req.is(JSON_TYPES)) {
-    return next(new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'request bodies must be application/json'));
-  }
-  next();
-};
+const notJson = (req: IncomingMessage) =>
+  hasBody(req) && !typeIs(req, JSON_TYPES)
+    ? new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'request bodies must be application/json')
+    : null;
+
+const requireJson: RequestHandler = (req, _res, next) => next(notJson(req) ?? undefined);
 
 /**
  * JSON bodies only, up to the configured size; a body with another media type is refused with 415 on
@@ -53,21 +56,18 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
  * inflate) or whose declared length is over the limit (413) is refused before it is forwarded. Parsing,
  * forbidden keys and the limit on chunked or inflated bodies stay with the services, whose answers pass back.
  */
-export function bodyHeaderChecks(limitBytes: number): RequestHandler[] {
-  const declared: RequestHandler = (req, _res, next) => {
-    if (!hasBody(req)) return next();
-    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.get('content-type') ?? '')?.[1];
-    if (charset !== undefined && !charset.toLowerCase().startsWith('utf-')) {
-      return next(new HttpProblem(415, 'UNSUPPORTED_ENCODING', 'the body must be UTF-8 JSON'));
-    }
-    const encoding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase();
-    if (!ENCODINGS.has(encoding)) {
-      return next(new HttpProblem(415, 'UNSUPPORTED_ENCODING', 'the body must be UTF-8 JSON'));
-    }
-    if (Number(req.headers['content-length'] ?? 0) > limitBytes) {
-      return next(new HttpProblem(413, 'BODY_TOO_LARGE', 'the request body is larger than allowed'));
-    }
-    next();
-  };
-  return [requireJson, declared];
+export function bodyHeaderProblem(req: IncomingMessage, limitBytes: number): HttpProblem | null {
+  if (!hasBody(req)) return null;
+  const unsupported = notJson(req);
+  if (unsupported) return unsupported;
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
+  if (charset !== undefined && !charset.toLowerCase().startsWith('utf-')) {
+    return new HttpProblem(415, 'UNSUPPORTED_ENCODING', 'the body must be UTF-8 JSON');
+  }
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (!ENCODINGS.has(encoding)) return new HttpProblem(415, 'UNSUPPORTED_ENCODING', 'the body must be UTF-8 JSON');
+  if (Number(req.headers['content-length'] ?? 0) > limitBytes) {
+    return new HttpProblem(413, 'BODY_TOO_LARGE', 'the request body is larger than allowed');
+  }
+  return null;
 }

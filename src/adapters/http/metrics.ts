@@ -1,5 +1,8 @@
+import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import client from 'prom-client';
+
+type Label = 'method' | 'route' | 'status';
 
 /** One registry per process role, with the HTTP RED metrics labelled by route template (never raw paths). */
 export class HttpMetrics {
@@ -25,9 +28,31 @@ export class HttpMetrics {
     });
   }
 
+  /**
+   * Records the request once its answer has gone out, under `route()` read
+   * then. The labelled series are looked up once per label set, not hashed on every request.
+   */
+  track(res: ServerResponse, method: string, route: () => string): void {
+    const started = performance.now();
+    res.once('finish', () => this.#observe(method, route(), res.statusCode, (performance.now() - started) / 1000));
+  }
+
+  readonly #series = new Map<string, { count: client.Counter.Internal; latency: client.Histogram.Internal<Label> }>();
+
+  #observe(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${status} ${route}`;
+    let series = this.#series.get(key);
+    if (!series) {
+      const labels = { method, route, status: String(status) };
+      series = { count: this.#requests.labels(labels), latency: this.#duration.labels(labels) };
+      this.#series.set(key, series);
+    }
+    series.count.inc();
+    series.latency.observe(seconds);
+  }
+
   middleware(): RequestHandler {
     return (req, res, next) => {
-      const end = this.#duration.startTimer();
       // The matched route's template (e.g. /api/v1/orders/:id); unmatched paths share one label. It is taken
       // when the route matches: once an error leaves a router, Express has reset req.baseUrl to the parent's.
       let route = 'unmatched';
@@ -41,11 +66,7 @@ export class HttpMetrics {
           if (value) route = value.path === '/' && req.baseUrl ? req.baseUrl : `${req.baseUrl}${String(value.path)}`;
         },
       });
-      res.on('finish', () => {
-        const labels = { method: req.method, route, status: String(res.statusCode) };
-        this.#requests.inc(labels);
-        end(labels);
-      });
+      this.track(res, req.method, () => route);
       next();
     };
   }

@@ -1,4 +1,5 @@
-import type { ErrorRequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorRequestHandler } from 'express';
 import { DomainError, type ErrorCategory } from '../../shared/domain-error.ts';
 import type { Logger } from '../../shared/logger.port.ts';
 
@@ -52,35 +53,44 @@ const TITLES: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
+/**
+ * Answers with an RFC 9457 problem+json document. Plain Node response methods, so the gateway's proxy path
+ * (which bypasses Express) answers exactly like the Express routes.
+ */
 export function sendProblem(
-  res: Response,
+  res: ServerResponse,
   status: number,
   code: string,
   detail: string,
   extra: Record<string, unknown> = {},
-) {
-  res
-    .status(status)
-    .type('application/problem+json')
-    .json({
-      type: `https://hexashop.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`,
-      title: TITLES[status] ?? 'Error',
-      status,
-      detail,
-      code,
-      instance: res.req.originalUrl,
-      ...extra,
-    });
+): void {
+  const req = res.req as IncomingMessage & { originalUrl?: string };
+  const body = JSON.stringify({
+    type: `https://hexashop.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    instance: req.originalUrl ?? req.url,
+    ...extra,
+  });
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+/** Sends an HttpProblem, with the headers it carries (WWW-Authenticate, Retry-After). */
+export function sendHttpProblem(res: ServerResponse, problem: HttpProblem): void {
+  for (const name in problem.headers) res.setHeader(name, problem.headers[name]!);
+  sendProblem(res, problem.status, problem.code, problem.message, problem.errors ? { errors: problem.errors } : {});
 }
 
 /** Maps what the layers below threw to RFC 9457 problem+json; unknown errors get a generic 500, never a stack. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     if (res.headersSent) return void res.destroy();
-    if (error instanceof HttpProblem) {
-      res.set(error.headers);
-      return sendProblem(res, error.status, error.code, error.message, error.errors ? { errors: error.errors } : {});
-    }
+    if (error instanceof HttpProblem) return sendHttpProblem(res, error);
     if (error instanceof DomainError) {
       const status = STATUS[error.category];
       if (status === 503) res.set('Retry-After', '5');

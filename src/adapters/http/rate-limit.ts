@@ -1,11 +1,13 @@
-import type { Request, RequestHandler, Response } from 'express';
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Request, Response } from 'express';
+import proxyAddr from 'proxy-addr';
 import { ipKeyGenerator, MemoryStore, rateLimit, type Store } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import type { Logger } from '../../shared/logger.port.ts';
 import { API_KEY_PRINCIPAL } from './auth.ts';
-import { FailOpenStore } from './fail-open-store.ts';
 import { sendProblem } from './problem.ts';
+import { RedisSyncedStore } from './redis-synced-store.ts';
 
 /**
  * Per-client rate limits on the public API, in two separate budgets: reads (GET, HEAD, OPTIONS) and writes
@@ -13,8 +15,9 @@ import { sendProblem } from './problem.ts';
  * valid credentials, else its IP address (IPv6 grouped by /64, since one host usually owns a whole /64).
  * `trust proxy` decides what the IP is, so a forged X-Forwarded-For only counts when a trusted proxy wrote it.
  *
- * Counts live in Redis when one is configured, so every gateway instance shares them, with a local
- * fallback while Redis is down (see FailOpenStore); in memory otherwise.
+ * Counts live in Redis when one is configured, so every gateway instance shares them: counted locally and
+ * synced in batches, asking Redis on a request's path only from half the limit on, with a local fallback while
+ * Redis is down (see RedisSyncedStore); in memory otherwise.
  *
  * Headers: `RateLimit` and `RateLimit-Policy` of draft-ietf-httpapi-ratelimit-headers-08 (policies named
  * "read" and "write"), plus the `RateLimit-Limit`, `-Remaining` and `-Reset` fields most clients still read
@@ -33,55 +36,67 @@ export interface RateLimitOptions {
   logger: Logger;
   /** While Redis is down, how often to check whether it is back. Default 1 s. */
   retryMs?: number;
+  /** Reverse proxies in front whose X-Forwarded-For entries are believed (as Express's `trust proxy`). Default 0. */
+  trustProxyHops?: number;
 }
 
+/** Express-style middleware on Node's own request and response (it also runs without Express). */
+export type Guard = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+
 export interface RateLimits {
-  /** Mount after authentication (they key on the principal), before the routes. */
-  guards: RequestHandler[];
+  /** Run after authentication (the limits key on the principal), before the routes. */
+  guard: Guard;
   /** The stores, for tests and readiness: whether each counts locally because Redis failed. */
   stores: Store[];
   close(): Promise<void>;
 }
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const isWrite = (req: Request) => !READS.has(req.method);
+
+/**
+ * The client's address: the socket's peer, or with `trustProxyHops` n > 0 the address the nth proxy in
+ * front of us saw (the nth X-Forwarded-For entry from the right) — exactly Express's `req.ip` with
+ * `trust proxy` set to n, so entries a client wrote itself never count.
+ */
+export function clientAddress(trustProxyHops: number): (req: IncomingMessage) => string {
+  const trusted = (_address: string, hop: number) => hop < trustProxyHops;
+  return (req) => proxyAddr(req, trusted);
+}
 
 /** Whose budget a request spends: `key:<id>`, `user:<sub>` or `ip:<address or IPv6 /64>`. */
-export function rateLimitKey(req: Request): string {
+export function rateLimitKey(req: IncomingMessage, address: string): string {
   const principal = req.principal;
   if (principal) {
     return principal.id.startsWith(API_KEY_PRINCIPAL)
       ? `key:${principal.id.slice(API_KEY_PRINCIPAL.length)}`
       : `user:${principal.id}`;
   }
-  return `ip:${ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown', 64)}`;
+  return `ip:${ipKeyGenerator(address, 64)}`;
 }
 
 export function createRateLimits(options: RateLimitOptions): RateLimits {
   const windowMs = options.windowMs ?? 60_000;
   const storeFor = (kind: string): Store => {
     if (!options.redis) return new MemoryStore();
-    const redis = options.redis;
-    const shared = new RedisStore({
-      prefix: `${options.keyPrefix}${kind}:`,
-      sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
-    });
-    return new FailOpenStore(shared, options.logger, options.retryMs);
+    const prefix = `${options.keyPrefix}${kind}:`;
+    return new RedisSyncedStore({ redis: options.redis, prefix, logger: options.logger, retryMs: options.retryMs });
   };
+  const addressOf = clientAddress(options.trustProxyHops ?? 0);
   const limiter = (kind: 'read' | 'write', limit: number, store: Store) =>
     rateLimit({
       windowMs,
       limit,
       store,
       identifier: kind,
-      standardHeaders: 'draft-8',
+      // The headers are written below (the library's draft-8 writer needs Express's res.append).
+      standardHeaders: false,
       legacyHeaders: false,
-      keyGenerator: rateLimitKey,
-      skip: (req) => isWrite(req) !== (kind === 'write'),
-      retryAfter: (req) => secondsToReset(req, windowMs),
+      keyGenerator: (req) => rateLimitKey(req, addressOf(req)),
       handler: (req, res) => {
-        compatibleHeaders(req, res, windowMs);
-        const detail = `more than ${limit} ${kind} requests per ${windowMs / 1000} s; retry after ${res.get('Retry-After')} s`;
+        rateLimitHeaders(req, res, kind, windowMs);
+        const retryAfter = secondsToReset(req, windowMs);
+        res.setHeader('Retry-After', String(retryAfter));
+        const detail = `more than ${limit} ${kind} requests per ${windowMs / 1000} s; retry after ${retryAfter} s`;
         sendProblem(res, 429, 'RATE_LIMITED', detail);
       },
       // The forged-header checks are what `trust proxy` is for; the library's own would only log noise.
@@ -92,12 +107,19 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
       },
     });
   const stores = [storeFor('read'), storeFor('write')] as const;
-  const headers: RequestHandler = (req, res, next) => {
-    compatibleHeaders(req, res, windowMs);
-    next();
+  const reads = limiter('read', options.read, stores[0]);
+  const writes = limiter('write', options.write, stores[1]);
+  // express-rate-limit's middleware is typed for Express, but with our key generator and handler it only
+  // touches Node's own request and response API, so the gateway's Express-free proxy path can run it too.
+  const guard: Guard = (req, res, next) => {
+    const kind = READS.has(req.method!) ? 'read' : 'write';
+    void (kind === 'read' ? reads : writes)(req as Request, res as Response, (error?: unknown) => {
+      if (error === undefined) rateLimitHeaders(req, res, kind, windowMs);
+      next(error);
+    });
   };
   return {
-    guards: [limiter('read', options.read, stores[0]), limiter('write', options.write, stores[1]), headers],
+    guard,
     stores: [...stores],
     close: async () => {
       await Promise.all(stores.map((s) => s.shutdown?.()));
@@ -106,26 +128,51 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
 }
 
 interface RateLimitInfo {
+  key: string;
   limit: number;
   remaining: number;
   resetTime: Date | undefined;
 }
 
-const infoOf = (req: Request) => (req as Request & { rateLimit?: RateLimitInfo }).rateLimit;
+const infoOf = (req: IncomingMessage) => (req as IncomingMessage & { rateLimit?: RateLimitInfo }).rateLimit;
 
 /** At least one second: a reset due within the current second would otherwise read as "retry now". */
-function secondsToReset(req: Request, windowMs: number): number {
+function secondsToReset(req: IncomingMessage, windowMs: number): number {
   const reset = infoOf(req)?.resetTime;
   const ms = reset ? reset.getTime() - Date.now() : windowMs;
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
-function compatibleHeaders(req: Request, res: Response, windowMs: number): void {
+/**
+ * `RateLimit` and `RateLimit-Policy` (draft 8: the policy name, what remains, the seconds to the reset, the
+ * quota, the window and a partition key that names the client's bucket without revealing it) and the draft 6
+ * `RateLimit-Limit`, `-Remaining` and `-Reset` fields.
+ */
+function rateLimitHeaders(req: IncomingMessage, res: ServerResponse, policy: string, windowMs: number): void {
   const info = infoOf(req);
   if (!info || res.headersSent) return;
-  res.set({
-    'RateLimit-Limit': String(info.limit),
-    'RateLimit-Remaining': String(info.remaining),
-    'RateLimit-Reset': String(secondsToReset(req, windowMs)),
-  });
+  const reset = info.resetTime
+    ? Math.max(0, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000))
+    : windowMs / 1000;
+  res.setHeader('RateLimit', `"${policy}"; r=${info.remaining}; t=${reset}`);
+  res.setHeader(
+    'RateLimit-Policy',
+    `"${policy}"; q=${info.limit}; w=${Math.ceil(windowMs / 1000)}; pk=:${partitionKey(info.key)}:`,
+  );
+  res.setHeader('RateLimit-Limit', String(info.limit));
+  res.setHeader('RateLimit-Remaining', String(info.remaining));
+  res.setHeader('RateLimit-Reset', String(secondsToReset(req, windowMs)));
+}
+
+const partitionKeys = new Map<string, string>();
+
+/** The start of the key's SHA-256, as express-rate-limit's draft-8 writer makes it; remembered per key. */
+function partitionKey(key: string): string {
+  let value = partitionKeys.get(key);
+  if (value === undefined) {
+    if (partitionKeys.size >= 10_000) partitionKeys.clear();
+    value = Buffer.from(createHash('sha256').update(key).digest('hex').slice(0, 12)).toString('base64');
+    partitionKeys.set(key, value);
+  }
+  return value;
 }

@@ -1,24 +1,34 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import { logContext } from '../../bootstrap/logger.ts';
 
 const SAFE_ID = /^[\w.:-]{1,128}$/;
 
-declare global {
-  namespace Express {
-    interface Request {
-      id: string;
-    }
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** The request id: the caller's when well-formed, else a new one (see `requestIdOf`). */
+    id: string;
   }
 }
+
+/** The caller's X-Request-Id when it is well-formed (no header injection, bounded), else a new UUID. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && SAFE_ID.test(given) ? given : randomUUID();
+}
+
+/** Runs `fn` with the request id as the correlation id of every log line and event written meanwhile. */
+export const withRequestId = <T>(id: string, fn: () => T): T =>
+  logContext.run({ requestId: id, correlationId: id }, fn);
 
 /**
  * Assigns the request id (or keeps a well-formed one the caller sent), echoes it, and makes it the
  * correlation id of every log line and every event written while handling the request.
  */
 export const requestContext: RequestHandler = (req, res, next) => {
-  const given = req.get('x-request-id');
-  req.id = given && SAFE_ID.test(given) ? given : randomUUID();
-  res.set('X-Request-Id', req.id);
-  logContext.run({ requestId: req.id, correlationId: req.id }, next);
+  const id = requestIdOf(req);
+  req.id = id;
+  res.setHeader('X-Request-Id', id);
+  withRequestId(id, next);
 };

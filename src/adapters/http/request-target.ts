@@ -16,17 +16,18 @@ const BAD_ESCAPE = /%(?![0-9a-f]{2})/i;
 const SMUGGLED = /%2f|%5c|%00|\\/i;
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 
-export const requireNormalTarget: RequestHandler = (req, _res, next) => {
-  const target = req.url.startsWith('/') ? req.url : originForm(req.url);
+export const requireNormalTarget: RequestHandler = (req, _res, next) => next(targetProblem(req.url) ?? undefined);
+
+/** Why a request target (path and query) is refused, or null when it is in normal form. */
+export function targetProblem(url: string): HttpProblem | null {
+  const target = url.startsWith('/') ? url : originForm(url);
   const q = target.indexOf('?');
   const path = q === -1 ? target : target.slice(0, q);
   const pathProblem = problemOfPath(path);
-  if (pathProblem)
-    return next(new HttpProblem(400, 'MALFORMED_PATH', `the path is not in normal form: ${pathProblem}`));
+  if (pathProblem) return new HttpProblem(400, 'MALFORMED_PATH', `the path is not in normal form: ${pathProblem}`);
   const queryProblem = q === -1 ? null : problemOfQuery(target.slice(q + 1));
-  if (queryProblem) return next(new HttpProblem(400, 'MALFORMED_QUERY', queryProblem));
-  next();
-};
+  return queryProblem ? new HttpProblem(400, 'MALFORMED_QUERY', queryProblem) : null;
+}
 
 function originForm(target: string): string {
   try {

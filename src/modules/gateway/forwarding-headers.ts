@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
-import type { Request, Response } from 'express';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { hasBody } from '../../adapters/http/json-body.ts';
 import { childTraceparent, currentTraceparent, parseTraceparent } from '../../adapters/http/trace-context.ts';
 
 /**
@@ -24,7 +23,6 @@ const HOP_BY_HOP = new Set([
 ]);
 /** Set by the HTTP client from the upstream URL and the body it streams, not copied from the client. */
 const REQUEST_ONLY = new Set(['host', 'content-length', 'expect']);
-const SAFE_ID = /^[\w.:-]{1,128}$/;
 
 const NONE: ReadonlySet<string> = new Set();
 
@@ -54,27 +52,23 @@ function endToEnd(headers: IncomingHttpHeaders, drop: ReadonlySet<string>): Head
   return kept;
 }
 
+const single = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
 const append = (existing: string | string[] | undefined, value: string) => {
   const prior = Array.isArray(existing) ? existing.join(', ') : existing?.trim();
   return prior ? `${prior}, ${value}` : value;
 };
 
-/** Does the client's request have a body to stream (RFC 9112 §6.3)? */
-export function hasBody(req: Request): boolean {
-  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-}
-
 /** The headers to send upstream for a client's request. */
-export function upstreamRequestHeaders(req: Request): HeaderMap {
+export function upstreamRequestHeaders(req: IncomingMessage): HeaderMap {
   const headers = endToEnd(req.headers, REQUEST_ONLY);
   // A length the client declared is kept (undici checks the body against it); chunked bodies are re-chunked.
   const length = req.headers['content-length'];
   if (length !== undefined && req.headers['transfer-encoding'] === undefined && hasBody(req)) {
     headers['content-length'] = length;
   }
-  const given = req.get('x-request-id');
-  headers['x-request-id'] = req.id ?? (given && SAFE_ID.test(given) ? given : randomUUID());
-  if (!parseTraceparent(req.get('traceparent'))) {
+  headers['x-request-id'] = req.id;
+  if (!parseTraceparent(single(req.headers.traceparent))) {
     // An invalid traceparent invalidates its tracestate too (W3C Trace Context §3.3). The trace is the one
     // this request is logged under (traceContext started it), else a new one.
     delete headers.tracestate;
@@ -82,13 +76,13 @@ export function upstreamRequestHeaders(req: Request): HeaderMap {
   }
   const remote = req.socket.remoteAddress;
   if (remote) headers['x-forwarded-for'] = append(req.headers['x-forwarded-for'], remote);
-  headers['x-forwarded-proto'] = append(req.headers['x-forwarded-proto'], req.protocol);
+  headers['x-forwarded-proto'] = append(req.headers['x-forwarded-proto'], 'encrypted' in req.socket ? 'https' : 'http');
   if (req.headers['x-forwarded-host'] === undefined && req.headers.host) headers['x-forwarded-host'] = req.headers.host;
   return headers;
 }
 
 /** Sets an upstream's response headers on the client's response, without the hop-by-hop ones. */
-export function setClientResponseHeaders(res: Response, headers: IncomingHttpHeaders): void {
+export function setClientResponseHeaders(res: ServerResponse, headers: IncomingHttpHeaders): void {
   const listed = connectionTokens(headers);
   for (const name in headers) {
     const value = headers[name];

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router } from 'express';
 import type { Registry } from 'prom-client';
 import { requireRole } from '../../adapters/http/auth.ts';
@@ -47,8 +48,19 @@ export interface GatewayOptions {
 
 export type UpstreamStatus = Record<string, InstanceSnapshot[]>;
 
+/** A public path prefix and the service that answers it. */
+export interface ProxiedRoute {
+  /** The metrics label of every request on the route (a bounded route template). */
+  label: string;
+  pool: UpstreamPool;
+}
+
 export interface Gateway {
-  /** Mount at the app's root: it answers /api/v1/products…, /api/v1/orders… and /gateway/upstreams. */
+  /** The proxied route a request target belongs to, if any (see `routeOf`). */
+  route(target: string): ProxiedRoute | undefined;
+  /** Forwards a request on one of the routes (authenticated, limited and checked by the caller). */
+  forward(route: ProxiedRoute, req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Mount at the app's root: it answers GET /gateway/upstreams (admin only). */
   router: Router;
   upstreams: { product: UpstreamPool; order: UpstreamPool };
   /** Every instance's health, breaker state and counts, by service. */
@@ -77,17 +89,21 @@ export function createGateway(options: GatewayOptions): Gateway {
   const status = (): UpstreamStatus => Object.fromEntries(pools.map((p) => [p.service, p.snapshot()]));
 
   const proxy: ProxyOptions = { logger: options.logger, bodyLimit: options.bodyLimit ?? 1024 * 1024 };
+  // One route per service: the collection and everything under it. The label is the route template the
+  // HTTP metrics use.
+  const routes = [
+    { prefix: '/api/v1/products', label: '/api/v1/products{/*rest}', pool: upstreams.product },
+    { prefix: '/api/v1/orders', label: '/api/v1/orders{/*rest}', pool: upstreams.order },
+  ];
   const router = Router();
-  // One route template per service (`{/*rest}`: the collection and everything under it), which also gives
-  // the HTTP metrics a bounded route label.
-  router.all('/api/v1/products{/*rest}', (req, res) => forward(upstreams.product, req, res, proxy));
-  router.all('/api/v1/orders{/*rest}', (req, res) => forward(upstreams.order, req, res, proxy));
   router.get('/gateway/upstreams', requireRole('admin'), (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ upstreams: status() });
   });
 
   for (const pool of pools) pool.startHealthChecks();
   return {
+    route: (target) => routeOf(routes, target),
+    forward: (route, req, res) => forward(route.pool, req, res, proxy),
     router,
     upstreams,
     status,
@@ -95,4 +111,32 @@ export function createGateway(options: GatewayOptions): Gateway {
       await Promise.all(pools.map((p) => p.close()));
     },
   };
+}
+
+/**
+ * The route whose prefix the target's path starts with, followed by nothing, `/` or `?`; compared without
+ * regard to case, as Express routes are (the services behind match the same way). An absolute-form target
+ * (`GET http://host/path`) is routed by its path.
+ */
+export function routeOf<R extends { prefix: string }>(routes: readonly R[], target: string): R | undefined {
+  const path = target.startsWith('/') ? target : pathOf(target);
+  for (const route of routes) {
+    const end = path.charCodeAt(route.prefix.length);
+    // NaN: the path ends there; 47 '/', 63 '?'.
+    if (
+      (Number.isNaN(end) || end === 47 || end === 63) &&
+      path.slice(0, route.prefix.length).toLowerCase() === route.prefix
+    ) {
+      return route;
+    }
+  }
+  return undefined;
+}
+
+function pathOf(target: string): string {
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return '';
+  }
 }

@@ -1,9 +1,10 @@
 import { Writable } from 'node:stream';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { sendProblem } from '../../adapters/http/problem.ts';
 import type { Logger } from '../../shared/logger.port.ts';
-import { hasBody, setClientResponseHeaders, upstreamRequestHeaders } from './forwarding-headers.ts';
+import { hasBody } from '../../adapters/http/json-body.ts';
+import { setClientResponseHeaders, upstreamRequestHeaders } from './forwarding-headers.ts';
 import { BodyTooLarge, bufferedBody, NO_BODY, streamedBody, type UpstreamBody } from './request-body.ts';
 import {
   ClientGoneError,
@@ -35,7 +36,7 @@ export interface ProxyOptions {
 
 /** One attempt in progress, as undici's stream factory (`respond`) sees it. */
 interface Attempt extends AttemptState {
-  res: Response;
+  res: ServerResponse;
   pool: UpstreamPool;
   instance: UpstreamInstance;
   /** Whether a 5xx answer is to be dropped and the request sent to another instance. */
@@ -44,7 +45,12 @@ interface Attempt extends AttemptState {
   retry: UpstreamInstance | undefined;
 }
 
-export async function forward(pool: UpstreamPool, req: Request, res: Response, options: ProxyOptions): Promise<void> {
+export async function forward(
+  pool: UpstreamPool,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: ProxyOptions,
+): Promise<void> {
   const first = pool.pick();
   if (!first) return noInstance(pool, res);
   const idempotent = isIdempotent(req);
@@ -56,7 +62,7 @@ export async function forward(pool: UpstreamPool, req: Request, res: Response, o
     if (!res.writableFinished) abort.abort(new ClientGoneError());
   };
   res.once('close', onClose);
-  const target = originForm(req.originalUrl);
+  const target = originForm(req.url!);
   const attempt: Attempt = { res, pool, instance: first, status: 0, retryOn5xx: false, retry: undefined };
   const request: UpstreamRequest<Attempt> = {
     method: req.method as Dispatcher.HttpMethod,
@@ -156,7 +162,7 @@ const discard = () =>
   });
 
 /** Safe methods, and a POST the client made repeatable with an Idempotency-Key. */
-function isIdempotent(req: Request): boolean {
+function isIdempotent(req: IncomingMessage): boolean {
   const { method } = req;
   if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return true;
   return method === 'POST' && req.headers['idempotency-key'] !== undefined;
@@ -164,8 +170,8 @@ function isIdempotent(req: Request): boolean {
 
 /** The body for the attempts, or undefined once the client has been answered (or has gone). */
 async function readBody(
-  req: Request,
-  res: Response,
+  req: IncomingMessage,
+  res: ServerResponse,
   idempotent: boolean,
   limit: number,
 ): Promise<UpstreamBody | undefined> {
@@ -175,7 +181,7 @@ async function readBody(
   } catch (error) {
     if (!(error instanceof BodyTooLarge)) return void res.destroy();
     // The rest of the body is not read: the connection cannot be reused.
-    res.set('Connection', 'close');
+    res.setHeader('Connection', 'close');
     sendProblem(res, 413, 'BODY_TOO_LARGE', 'the request body is larger than allowed');
   }
 }
@@ -187,17 +193,17 @@ function originForm(target: string): string {
   return `${url.pathname}${url.search}`;
 }
 
-function noInstance(pool: UpstreamPool, res: Response): void {
-  res.set('Retry-After', String(pool.retryAfterSeconds()));
+function noInstance(pool: UpstreamPool, res: ServerResponse): void {
+  res.setHeader('Retry-After', String(pool.retryAfterSeconds()));
   sendProblem(res, 503, 'NO_UPSTREAM_AVAILABLE', `no ${pool.service} service instance is available`);
 }
 
-function failureResponse(pool: UpstreamPool, kind: FailureKind, clientGone: boolean, res: Response): void {
+function failureResponse(pool: UpstreamPool, kind: FailureKind, clientGone: boolean, res: ServerResponse): void {
   if (clientGone || res.headersSent) return void res.destroy();
   switch (kind) {
     case 'unreachable':
     case 'rejected':
-      res.set('Retry-After', String(pool.retryAfterSeconds()));
+      res.setHeader('Retry-After', String(pool.retryAfterSeconds()));
       return sendProblem(res, 503, 'UPSTREAM_UNAVAILABLE', `the ${pool.service} service could not be reached`);
     case 'timeout':
       return sendProblem(res, 504, 'UPSTREAM_TIMEOUT', `the ${pool.service} service did not answer in time`);
