@@ -13,7 +13,17 @@ import type { Gateway } from '../modules/gateway/gateway.router.ts';
 import type { Logger } from '../shared/logger.port.ts';
 
 /** A readiness check: resolves to null when the dependency is fine, else to what is wrong. */
-export type ReadinessCheck = { name: string; check: () => Promise<string | null> };
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<string | null>;
+  /**
+   * Whether the process can serve without the dependency (default false). Redis is optional this way: the
+   * cache is bypassed and the rate limits count locally while it is down. A failing optional check makes
+   * the process `degraded` (still 200), so load balancers and the gateway keep sending it traffic instead
+   * of turning a cache outage into an outage of every service.
+   */
+  optional?: boolean;
+}
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -59,13 +69,16 @@ export function createHttpApp(options: HttpAppOptions): RequestListener {
   });
   app.get('/health/ready', async (_req, res) => {
     const results = await Promise.all(
-      options.readiness.map(async (r) => [r.name, await r.check().catch((e: unknown) => String(e))] as const),
+      options.readiness.map(async (r) => ({ ...r, problem: await r.check().catch((e: unknown) => String(e)) })),
     );
-    const failing = results.filter(([, problem]) => problem !== null);
-    const checks = Object.fromEntries(results.map(([name, problem]) => [name, problem ?? 'ok']));
-    if (failing.length === 0) return void res.json({ status: 'ready', checks });
+    const checks = Object.fromEntries(results.map(({ name, problem }) => [name, problem ?? 'ok']));
+    const failing = results.filter(({ problem, optional }) => problem !== null && !optional).map((r) => r.name);
+    if (failing.length === 0) {
+      const degraded = results.some(({ problem }) => problem !== null);
+      return void res.json({ status: degraded ? 'degraded' : 'ready', checks });
+    }
     res.set('Retry-After', '5');
-    sendProblem(res, 503, 'NOT_READY', `unavailable: ${failing.map(([name]) => name).join(', ')}`, { checks });
+    sendProblem(res, 503, 'NOT_READY', `unavailable: ${failing.join(', ')}`, { checks });
   });
   app.get('/metrics', options.metrics.handler());
 

@@ -74,7 +74,7 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
   container.bind(Tokens.InstanceId).toConstantValue(`${config.role}-${randomUUID().slice(0, 8)}`);
 
   const readiness: ReadinessCheck[] = usesEvents ? [{ name: 'event-bus', check: async () => bus.problem() }] : [];
-  if (redis) readiness.push({ name: 'redis', check: () => redisProblem(redis) });
+  if (redis) readiness.push({ name: 'redis', check: () => redisProblem(redis), optional: true });
   const relays: OutboxRelay[] = [];
   const api: Record<string, Router> = {};
   const internal: Record<string, Router> = {};

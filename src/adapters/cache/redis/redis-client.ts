@@ -36,12 +36,21 @@ export async function connectRedis(url: string, logger: Logger, waitMs = 2_000):
   return redis;
 }
 
-/** For readiness: null when Redis answers, else why not. */
-export async function redisProblem(redis: Redis): Promise<string | null> {
+/**
+ * For readiness: null when Redis answers within `waitMs`, else why not. Bounded well below the gateway's
+ * health-check timeout, so a Redis that hangs makes the process degraded, not unready.
+ */
+export async function redisProblem(redis: Redis, waitMs = 300): Promise<string | null> {
+  if (redis.status !== 'ready') return `redis: connection ${redis.status}`;
+  let timer: NodeJS.Timeout | undefined;
+  const slow = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`redis: no answer within ${waitMs} ms`), waitMs);
+  });
   try {
-    await redis.ping();
-    return null;
+    return await Promise.race([redis.ping().then(() => null), slow]);
   } catch (error) {
     return `redis: ${(error as Error).message}`;
+  } finally {
+    clearTimeout(timer);
   }
 }
