@@ -143,7 +143,8 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
         trustProxyHops: config.trustProxyHops,
       })
     : undefined;
-  if (rateLimits) lifecycle.onStop('storage', 'rate-limits', () => rateLimits.close());
+  // Before Redis closes (storage): the counts still pending are flushed to it.
+  if (rateLimits) lifecycle.onStop('producers', 'rate-limits', () => rateLimits.close());
 
   const app = createHttpApp({
     logger,

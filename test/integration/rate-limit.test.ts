@@ -260,6 +260,22 @@ describe('rate limits', function () {
         expectLimited(await call(gateway.url, 'GET', '/api/v1/products', { headers }), 'read', READ_LIMIT);
       }
     });
+
+    it('sends the hits still counted locally to Redis when an instance stops', async () => {
+      const leaving = await startTestRole({
+        role: 'gateway',
+        redisUrl,
+        redisKeyPrefix: prefix,
+        productUpstreams: products.url,
+        orderUpstreams: orders.url,
+        rateLimitRead: 1000,
+      });
+      const token = leaving.token({ id: 'leaving-reader', role: 'customer' });
+      for (let i = 0; i < 3; i++)
+        expect((await call(leaving.url, 'GET', '/api/v1/products', { token })).status).to.equal(200);
+      await leaving.stop();
+      expect(Number(await redis.get(`${prefix}rl:read:user:leaving-reader`))).to.equal(3);
+    });
   });
 
   describe('while Redis is down (fail open, limited per instance)', () => {
