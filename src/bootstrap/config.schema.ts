@@ -80,6 +80,7 @@ export const ConfigSchema = z
     productUrl: z.url({ protocol: /^https?$/ }),
     productUpstreams: urlList,
     orderUpstreams: urlList,
+    upstreamTimeoutMs: z.coerce.number().int().min(100).max(300_000),
     rateLimitRead: z.coerce.number().int().min(1),
     rateLimitWrite: z.coerce.number().int().min(1),
     redisKeyPrefix: z.string().regex(/^[\w.:-]{0,64}$/, 'letters, digits, ".", ":", "_" or "-"'),

@@ -124,6 +124,7 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
       logger,
       bodyLimit: config.bodyLimit,
       registry: metrics.registry,
+      timeouts: { headersMs: config.upstreamTimeoutMs },
     });
     // After the HTTP server has drained, so proxied calls in flight can finish.
     lifecycle.onStop('producers', 'gateway-upstreams', () => gateway!.close());

@@ -41,6 +41,9 @@ export const SETTINGS: SettingSpec[] = [
   setting('productUrl', 'product service as seen by the order service (sync mode over HTTP)'),
   setting('productUpstreams', 'gateway: comma-separated product service URLs'),
   setting('orderUpstreams', 'gateway: comma-separated order service URLs'),
+  setting('upstreamTimeoutMs', 'gateway: how long an instance may take to start answering before 504', {
+    kind: 'number',
+  }),
   setting('rateLimitRead', 'requests per client per minute for reads', { kind: 'number' }),
   setting('rateLimitWrite', 'requests per client per minute for writes', { kind: 'number' }),
   setting('redisKeyPrefix', 'prefix of every key this process writes to Redis, to share a server'),

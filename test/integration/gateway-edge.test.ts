@@ -205,3 +205,33 @@ describe('gateway edge', function () {
     });
   });
 });
+
+describe('gateway upstream timeout setting', function () {
+  this.timeout(30_000);
+  let stub: StubService;
+  let gateway: TestRole;
+
+  before(async () => {
+    const { redisUrl } = await integrationServices();
+    stub = await startStubService();
+    gateway = await startTestRole({
+      role: 'gateway',
+      redisUrl,
+      redisKeyPrefix: uniqueRedisPrefix(),
+      productUpstreams: stub.url,
+      orderUpstreams: stub.url,
+      upstreamTimeoutMs: 300,
+      ...TEST_SETTINGS,
+    });
+  });
+  after(async () => {
+    await gateway?.stop();
+    await stub?.close();
+  });
+
+  it('answers 504 once an instance has not started answering within --upstream-timeout-ms', async () => {
+    expect((await call(gateway.url, 'GET', '/api/v1/products?delayMs=50')).status).to.equal(200);
+    // With the default (10 s) this would be a 200 after 2 s.
+    expectProblem(await call(gateway.url, 'GET', '/api/v1/products?delayMs=2000'), 504, 'UPSTREAM_TIMEOUT');
+  });
+});

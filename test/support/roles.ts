@@ -88,6 +88,10 @@ export async function startStubService(): Promise<StubService> {
     for await (const _chunk of req); // drain the body
     state.hits += 1;
     state.last = { method: req.method, url: req.originalUrl, headers: req.headers };
+    // ?delayMs=N: a slow instance.
+    const delay = Number(new URL(req.originalUrl, 'http://stub').searchParams.get('delayMs') ?? 0);
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (res.destroyed) return;
     res.status(req.method === 'POST' ? 201 : 200).json({ ok: true });
   });
   const server = await listen(app);
