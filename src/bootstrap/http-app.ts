@@ -86,6 +86,9 @@ export function createHttpApp(options: HttpAppOptions): RequestListener {
     // The gateway's own admin routes (GET /gateway/upstreams) need the principal.
     app.use('/gateway', auth);
     app.use(options.gateway.router);
+    // The proxied routes never reach Express (see proxiedRoutes); any other /api/v1 path is still
+    // authenticated and rate limited like them before it gets its 404.
+    app.use('/api/v1', ...authenticatedAndLimited);
   }
   if (Object.keys(options.api).length > 0) {
     const api = express.Router();

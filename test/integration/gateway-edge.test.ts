@@ -156,6 +156,13 @@ describe('gateway edge', function () {
     expect(r.status, JSON.stringify(r.body)).to.equal(201);
   });
 
+  it('authenticates and rate limits the /api/v1 paths it does not proxy too, before their 404', async () => {
+    expectProblem(await call(gateway.url, 'GET', '/api/v1/warehouses', { token: 'a.b.c' }), 401, 'INVALID_TOKEN');
+    const r = await call(gateway.url, 'GET', '/api/v1/warehouses', { token: customer });
+    expectProblem(r, 404, 'ROUTE_NOT_FOUND');
+    expect(r.headers.get('ratelimit-policy')).to.match(/^"read"; q=\d+/);
+  });
+
   it('propagates a well-formed request id to the service and back, and assigns one otherwise', async () => {
     const given = await call(gateway.url, 'GET', '/api/v1/orders', {
       token: customer,
