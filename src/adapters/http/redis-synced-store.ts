@@ -67,7 +67,10 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
  *
  * A hit is answered with `shared + pending`: the total Redis last reported (every instance's flushed hits)
  * plus the hits counted here since. While that is below half the limit it is answered at once; from half the
- * limit on the hit goes to Redis with this instance's pending hits and the answer is Redis's exact total.
+ * limit on the hit goes to Redis with this instance's pending hits and the answer is Redis's exact total —
+ * until Redis has reported the limit reached: the client is refused for the rest of the window whatever the
+ * others count, so its further hits are answered here and sent with the next sync (a flood past the budget
+ * costs Redis nothing per request).
  *
  * The bound, for one key, one window and a limit L (no decrements), while Redis answers: with N instances at
  * most L + (N − 1) · (⌈L/2⌉ − 1) hits are let through. Redis's totals are exact for every hit that reached it,
@@ -131,7 +134,10 @@ export class RedisSyncedStore implements Store {
     const entry = this.#current(key, Date.now());
     entry.pending += 1;
     this.#dirty.add(key);
-    if (estimate(entry) * 2 < this.#limit || !this.#available()) return this.#answer(entry, estimate(entry));
+    // Below half the limit the local estimate is close enough; at or over the limit by Redis's own count the
+    // answer is a refusal whatever the others did, so a client flooding past its budget costs no round trips.
+    const local = estimate(entry) * 2 < this.#limit || entry.shared >= this.#limit;
+    if (local || !this.#available()) return this.#answer(entry, estimate(entry));
     const total = await within(this.#send(key, entry), this.#waitMs);
     return this.#answer(entry, total ?? estimate(entry));
   }
