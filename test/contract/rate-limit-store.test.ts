@@ -4,10 +4,9 @@ import { Redis } from 'ioredis';
 import { connectRedis } from '../../src/adapters/cache/redis/redis-client.ts';
 import { RedisSyncedStore, type RedisSyncedStoreOptions } from '../../src/adapters/http/redis-synced-store.ts';
 import { newId } from '../../src/shared/id.ts';
-import type { Logger } from '../../src/shared/logger.port.ts';
 import { silentLogger } from '../../src/shared/logger.port.ts';
 import { eventually } from '../support/http.ts';
-import { uniqueRedisPrefix } from '../support/roles.ts';
+import { recordingLogger, uniqueRedisPrefix } from '../support/roles.ts';
 import { integrationServices } from '../support/services.ts';
 import { tcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { describeRateLimitStoreContract } from './rate-limit-store.contract.ts';
@@ -28,14 +27,6 @@ describeRateLimitStoreContract('RedisSyncedStore', async () => {
   };
   return { store, dispose };
 });
-
-type Line = { level: string; message: string; meta: Record<string, unknown> | undefined };
-function recordingLogger(): Logger & { lines: Line[] } {
-  const lines: Line[] = [];
-  const at = (level: string) => (message: string, meta?: Record<string, unknown>) =>
-    void lines.push({ level, message, meta });
-  return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
-}
 
 async function dropKeys(redis: Redis, prefix: string): Promise<void> {
   const keys = await redis.keys(`${prefix}*`);

@@ -1,6 +1,7 @@
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.port.ts';
+import { within } from '../../shared/within.ts';
 
 export interface RedisSyncedStoreOptions {
   /** The shared connection. Never waited on while it is not ready (no command sits in its offline queue). */
@@ -47,17 +48,6 @@ const hit = (target: Redis | ChainableCommander, key: string, delta: number, win
   (target as unknown as Record<string, HitCommand>)[HIT]!.call(target, key, delta, windowMs);
 
 const estimate = (e: Entry) => e.shared + e.inflight + e.pending;
-
-/** Resolves with undefined once `ms` have passed without an answer. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * A rate-limit store shared by every gateway instance through Redis that spends no Redis round trip on most

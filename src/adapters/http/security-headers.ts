@@ -30,7 +30,7 @@ export function setHeaders(res: ServerResponse, headers: HeaderList): void {
 }
 
 /** Express middleware setting the precomputed security headers. */
-export function securityHeadersMiddleware(headers: HeaderList = securityHeaders()): RequestHandler {
+export function securityHeadersMiddleware(headers: HeaderList): RequestHandler {
   return (_req, res, next) => {
     setHeaders(res, headers);
     next();

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../../../shared/logger.port.ts';
+import { within } from '../../../shared/within.ts';
 
 /**
  * One Redis connection per process, shared by the cache and the rate limiter. Commands fail fast while
@@ -42,15 +43,10 @@ export async function connectRedis(url: string, logger: Logger, waitMs = 2_000):
  */
 export async function redisProblem(redis: Redis, waitMs = 300): Promise<string | null> {
   if (redis.status !== 'ready') return `redis: connection ${redis.status}`;
-  let timer: NodeJS.Timeout | undefined;
-  const slow = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`redis: no answer within ${waitMs} ms`), waitMs);
-  });
   try {
-    return await Promise.race([redis.ping().then(() => null), slow]);
+    const answered = await within(redis.ping(), waitMs);
+    return answered === undefined ? `redis: no answer within ${waitMs} ms` : null;
   } catch (error) {
     return `redis: ${(error as Error).message}`;
-  } finally {
-    clearTimeout(timer);
   }
 }
