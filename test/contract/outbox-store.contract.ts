@@ -4,11 +4,14 @@ import { newId } from '../../src/shared/id.ts';
 import { silentLogger } from '../../src/shared/logger.port.ts';
 import type { EventBus } from '../../src/shared/messaging/event-bus.port.ts';
 import type { EventEnvelope } from '../../src/shared/messaging/event-envelope.ts';
+import type { Outbox } from '../../src/shared/messaging/outbox.port.ts';
 import { envelope } from './event-bus.contract.ts';
 
 export interface OutboxUnderTest {
   /** Commits events to the outbox in one transaction, as a use case does. */
   append(topic: string, events: EventEnvelope[]): Promise<void>;
+  /** Runs work on the outbox in one transaction. */
+  inTransaction(work: (outbox: Outbox) => Promise<void>): Promise<void>;
   /** Two stores over the same database, as two relays in two processes have (separate connections). */
   stores: [OutboxStore, OutboxStore];
   dispose(): Promise<void>;
@@ -57,6 +60,63 @@ export function describeOutboxStoreContract(name: string, make: () => Promise<Ou
       t = await make();
     });
     afterEach(() => t.dispose());
+
+    const HOUR = 3_600_000;
+    const ids = (records: OutboxRecord[]) => records.map((r) => r.event.id);
+
+    it('hands out a scheduled event only once it is due, in its place in commit order', async () => {
+      const aggregate = newId();
+      const [past, future, due] = [envelope(aggregate), envelope(aggregate), envelope(aggregate)];
+      await t.inTransaction(async (outbox) => {
+        await outbox.append('order-events', [past], { notBefore: new Date(Date.now() - HOUR) });
+        await outbox.append('order-events', [future], { notBefore: new Date(Date.now() + HOUR) });
+        await outbox.append('order-events', [due]);
+      });
+      expect(ids(await peek(t.stores[0]))).to.deep.equal([past.id, due.id]);
+    });
+
+    it("withdraws only the aggregate's scheduled events that have not gone out", async () => {
+      const [a, b] = [newId(), newId()];
+      const [aDue, aHeld, bHeld] = [envelope(a), envelope(a), envelope(b)];
+      const later = new Date(Date.now() + HOUR);
+      await t.inTransaction(async (outbox) => {
+        await outbox.append('order-events', [aDue]);
+        await outbox.append('order-events', [aHeld], { notBefore: later });
+        await outbox.append('order-events', [bHeld], { notBefore: later });
+      });
+      await t.inTransaction((outbox) => outbox.withdrawScheduled(a));
+      await t.inTransaction((outbox) => outbox.releaseScheduled(b));
+      expect(ids(await peek(t.stores[0]))).to.deep.equal([aDue.id, bHeld.id]);
+      await t.inTransaction((outbox) => outbox.withdrawScheduled(b)); // released: due now, no longer withdrawable
+      expect(ids(await peek(t.stores[0]))).to.deep.equal([aDue.id, bHeld.id]);
+    });
+
+    it('releases scheduled events into their place in commit order', async () => {
+      const aggregate = newId();
+      const [held, after] = [envelope(aggregate), envelope(aggregate)];
+      await t.inTransaction(async (outbox) => {
+        await outbox.append('order-events', [held], { notBefore: new Date(Date.now() + HOUR) });
+        await outbox.append('order-events', [after]);
+      });
+      expect(ids(await peek(t.stores[0]))).to.deep.equal([after.id]);
+      await t.inTransaction((outbox) => outbox.releaseScheduled(aggregate));
+      expect(ids(await peek(t.stores[0]))).to.deep.equal([held.id, after.id]);
+    });
+
+    it('rolls a withdrawal back with its transaction', async () => {
+      const aggregate = newId();
+      const held = envelope(aggregate);
+      await t.inTransaction((outbox) => outbox.append('order-events', [held], { notBefore: new Date(Date.now() - 1) }));
+      const failed = t.inTransaction(async (outbox) => {
+        await outbox.withdrawScheduled(aggregate);
+        throw new Error('rolled back');
+      });
+      await failed.then(
+        () => expect.fail('should have thrown'),
+        (e: Error) => expect(e.message).to.equal('rolled back'),
+      );
+      expect(ids(await peek(t.stores[0]))).to.deep.equal([held.id]);
+    });
 
     it('gives a second relay nothing while the first holds the lease', async () => {
       const [a, b] = t.stores;

@@ -61,6 +61,7 @@ describeOutboxStoreContract('mysql (MikroORM, two pools)', async () => {
   const persistence = new MikroOrmProductPersistence(db.orm, () => {});
   return {
     append: (topic, events) => persistence.transaction((tx) => tx.outbox.append(topic, events)),
+    inTransaction: (work) => persistence.transaction((tx) => work(tx.outbox)),
     stores: [new MikroOrmOutboxStore(db.orm), new MikroOrmOutboxStore(await db.openAnother())],
     dispose: db.dispose,
   };

@@ -72,6 +72,7 @@ describeOutboxStoreContract('in-memory', async () => {
   const persistence = new InMemoryProductPersistence();
   return {
     append: (topic, events) => persistence.transaction((tx) => tx.outbox.append(topic, events)),
+    inTransaction: (work) => persistence.transaction((tx) => work(tx.outbox)),
     stores: [new InMemoryOutboxStore(persistence.transactions), new InMemoryOutboxStore(persistence.transactions)],
     dispose: async () => {},
   };
@@ -82,6 +83,7 @@ describeOutboxStoreContract('sqlite (MikroORM, two connections)', async () => {
   const persistence = new MikroOrmProductPersistence(db.orm, () => {});
   return {
     append: (topic, events) => persistence.transaction((tx) => tx.outbox.append(topic, events)),
+    inTransaction: (work) => persistence.transaction((tx) => work(tx.outbox)),
     stores: [new MikroOrmOutboxStore(db.orm), new MikroOrmOutboxStore(await db.openAnother())],
     dispose: db.dispose,
   };

@@ -1,8 +1,20 @@
 import type { EventEnvelope } from './event-envelope.ts';
 
+export interface AppendOptions {
+  /**
+   * Hold the events back until then: a crash guard that fires only if nothing withdraws it first. Sync
+   * placement schedules OrderPlaced this way; settling the order withdraws it (see `withdrawScheduled`).
+   */
+  notBefore?: Date;
+}
+
 /** Written in the same transaction as the change the events describe (transactional outbox). */
 export interface Outbox {
-  append(topic: string, events: readonly EventEnvelope[]): Promise<void>;
+  append(topic: string, events: readonly EventEnvelope[], options?: AppendOptions): Promise<void>;
+  /** Drops the aggregate's scheduled events that have not gone out yet: the guard they were is not needed. */
+  withdrawScheduled(aggregateId: string): Promise<void>;
+  /** Lets the aggregate's scheduled events go out at once, in their place in commit order. */
+  releaseScheduled(aggregateId: string): Promise<void>;
 }
 
 /** Written in the same transaction as a consumer's effect, so a redelivered event changes nothing. */

@@ -1,9 +1,9 @@
 import type { EventEnvelope } from '../../../shared/messaging/event-envelope.ts';
-import type { Inbox, Outbox } from '../../../shared/messaging/outbox.port.ts';
+import type { AppendOptions, Inbox, Outbox } from '../../../shared/messaging/outbox.port.ts';
 import type { OutboxRecord, OutboxStore, PublishClaimed } from '../../messaging/outbox-relay.ts';
 
 export interface OutboxState {
-  outbox: (OutboxRecord & { published: boolean })[];
+  outbox: (OutboxRecord & { published: boolean; availableAt: Date | null })[];
   processed: Set<string>;
   nextSeq: number;
 }
@@ -50,10 +50,24 @@ export class InMemoryOutbox implements Outbox, Inbox {
     this.#state = state;
   }
 
-  async append(topic: string, events: readonly EventEnvelope[]): Promise<void> {
+  async append(topic: string, events: readonly EventEnvelope[], options: AppendOptions = {}): Promise<void> {
     for (const event of events) {
-      this.#state.outbox.push({ seq: this.#state.nextSeq++, topic, event: structuredClone(event), published: false });
+      this.#state.outbox.push({
+        seq: this.#state.nextSeq++,
+        topic,
+        event: structuredClone(event),
+        published: false,
+        availableAt: options.notBefore ?? null,
+      });
     }
+  }
+
+  async withdrawScheduled(aggregateId: string): Promise<void> {
+    this.#state.outbox = this.#state.outbox.filter((r) => !(isScheduled(r) && r.event.aggregateId === aggregateId));
+  }
+
+  async releaseScheduled(aggregateId: string): Promise<void> {
+    for (const r of this.#state.outbox) if (isScheduled(r) && r.event.aggregateId === aggregateId) r.availableAt = null;
   }
 
   async markProcessed(consumer: string, eventId: string): Promise<boolean> {
@@ -63,6 +77,8 @@ export class InMemoryOutbox implements Outbox, Inbox {
     return true;
   }
 }
+
+const isScheduled = (r: OutboxState['outbox'][number]) => !r.published && r.availableAt !== null;
 
 /** Which in-memory databases have a relay holding the lease (shared by every store over one of them). */
 const leased = new WeakSet<object>();
@@ -78,8 +94,9 @@ export class InMemoryOutboxStore implements OutboxStore {
     if (leased.has(this.#transactions)) return 0;
     leased.add(this.#transactions);
     try {
+      const now = Date.now();
       const records = this.#transactions.state.outbox
-        .filter((r) => !r.published)
+        .filter((r) => !r.published && (r.availableAt === null || r.availableAt.getTime() <= now))
         .slice(0, limit)
         .map(({ seq, topic, event }) => ({ seq, topic, event: structuredClone(event) }));
       if (records.length === 0) return 0;

@@ -1,5 +1,5 @@
 import type { Storage } from '../orm.ts';
-import { migrationsFor, outboxLeaseTables, outboxTables } from '../shared/ddl.ts';
+import { migrationsFor, outboxLeaseTables, outboxScheduleColumns, outboxTables } from '../shared/ddl.ts';
 
 export const productMigrations = (storage: Storage) =>
   migrationsFor(storage, [
@@ -32,4 +32,5 @@ export const productMigrations = (storage: Storage) =>
       ],
     },
     { name: '0002-outbox-lease', statements: outboxLeaseTables },
+    { name: '0003-outbox-schedule', statements: outboxScheduleColumns },
   ]);

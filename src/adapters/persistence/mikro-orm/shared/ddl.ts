@@ -3,6 +3,7 @@ import type { Storage } from '../orm.ts';
 
 /** Column types per dialect, so each module's migrations are written once for SQLite and MySQL. */
 export interface Dialect {
+  name: Storage;
   id: string;
   timestamp: string;
   json: string;
@@ -12,6 +13,7 @@ export interface Dialect {
 
 export const dialects: Record<Storage, Dialect> = {
   sqlite: {
+    name: 'sqlite',
     id: 'text',
     timestamp: 'datetime',
     json: 'text',
@@ -19,6 +21,7 @@ export const dialects: Record<Storage, Dialect> = {
     tableOptions: '',
   },
   mysql: {
+    name: 'mysql',
     id: 'char(36)',
     timestamp: 'datetime(3)',
     json: 'json',
@@ -55,6 +58,15 @@ export const outboxLeaseTables = (d: Dialect) => [
     expires_at ${d.timestamp} null
   )${d.tableOptions}`,
   'insert into outbox_relay_lock (id, holder, expires_at) values (1, null, null)',
+];
+
+/**
+ * Scheduled outbox rows (a crash guard held back until `available_at`) and withdrawing them by aggregate;
+ * migration step 0003-outbox-schedule in every module.
+ */
+export const outboxScheduleColumns = (d: Dialect) => [
+  `alter table outbox add column available_at ${d.timestamp} null`,
+  'create index outbox_aggregate on outbox (aggregate_id, published_at)',
 ];
 
 export type MigrationEntry = { name: string; class: new (...args: never[]) => Migration };

@@ -1,6 +1,6 @@
 import { type EntityManager, type MikroORM, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EventEnvelope } from '../../../../shared/messaging/event-envelope.ts';
-import type { Inbox, Outbox } from '../../../../shared/messaging/outbox.port.ts';
+import type { AppendOptions, Inbox, Outbox } from '../../../../shared/messaging/outbox.port.ts';
 import type { OutboxStore, PublishClaimed } from '../../../messaging/outbox-relay.ts';
 import { type OutboxLease, outboxLeaseFor } from './outbox-lease.ts';
 import { OutboxSchema, ProcessedEventSchema } from './outbox.schema.ts';
@@ -14,7 +14,7 @@ export class MikroOrmOutbox implements Outbox, Inbox {
     this.#em = em;
   }
 
-  async append(topic: string, events: readonly EventEnvelope[]): Promise<void> {
+  async append(topic: string, events: readonly EventEnvelope[], options: AppendOptions = {}): Promise<void> {
     if (events.length === 0) return;
     const now = new Date();
     await this.#em.insertMany(
@@ -26,9 +26,24 @@ export class MikroOrmOutbox implements Outbox, Inbox {
         envelope: JSON.stringify(e),
         createdAt: now,
         publishedAt: null,
+        availableAt: options.notBefore ?? null,
       })),
     );
-    this.appended += events.length;
+    // A scheduled row is nobody's business until it is due: the relay's next poll after that finds it.
+    if (!options.notBefore) this.appended += events.length;
+  }
+
+  async withdrawScheduled(aggregateId: string): Promise<void> {
+    await this.#em.nativeDelete(OutboxSchema, { aggregateId, publishedAt: null, availableAt: { $ne: null } });
+  }
+
+  async releaseScheduled(aggregateId: string): Promise<void> {
+    const released = await this.#em.nativeUpdate(
+      OutboxSchema,
+      { aggregateId, publishedAt: null, availableAt: { $ne: null } },
+      { availableAt: null },
+    );
+    this.appended += released;
   }
 
   async markProcessed(consumer: string, eventId: string): Promise<boolean> {
@@ -60,14 +75,10 @@ export class MikroOrmOutboxStore implements OutboxStore {
     // A plain read first: an idle poll costs one indexed lookup instead of taking and releasing the lease.
     const pending = await this.#orm.em
       .fork()
-      .findOne(OutboxSchema, { publishedAt: null }, { fields: ['seq'], disableIdentityMap: true });
+      .findOne(OutboxSchema, due(), { fields: ['seq'], disableIdentityMap: true });
     if (!pending) return 0;
     const sent = await this.#lease.hold(async (em) => {
-      const rows = await em.find(
-        OutboxSchema,
-        { publishedAt: null },
-        { orderBy: { seq: 'asc' }, limit, disableIdentityMap: true },
-      );
+      const rows = await em.find(OutboxSchema, due(), { orderBy: { seq: 'asc' }, limit, disableIdentityMap: true });
       if (rows.length === 0) return 0;
       const records = rows.map((row) => ({
         seq: Number(row.seq),
@@ -82,3 +93,6 @@ export class MikroOrmOutboxStore implements OutboxStore {
     return sent ?? 0;
   }
 }
+
+/** Unpublished rows that are due: not scheduled, or scheduled for a time that has come. */
+const due = () => ({ publishedAt: null, $or: [{ availableAt: null }, { availableAt: { $lte: new Date() } }] });

@@ -12,6 +12,8 @@ export const OutboxSchema = defineEntity({
     envelope: p.text(),
     createdAt: p.datetime().fieldName('created_at'),
     publishedAt: p.datetime().nullable().fieldName('published_at'),
+    /** Null: due now. A time: a scheduled crash guard, due then unless withdrawn first. */
+    availableAt: p.datetime().nullable().fieldName('available_at'),
   },
 });
 
