@@ -20,6 +20,16 @@ const placed = (customerId: string) =>
     items: [{ productId: newId(), sku: 'A-1', name: 'Apple', unitPriceCents: 120, quantity: 3 }],
   }).order;
 
+/** The product module's answer to a reservation of `order`, at `unitPriceCents` a line. */
+const pricedAt = (order: Order, unitPriceCents: number) =>
+  order.toProps().items.map((i) => ({
+    productId: i.productId,
+    sku: `SKU-${i.productId.slice(0, 4)}`,
+    name: 'Priced',
+    unitPriceCents,
+    currency: 'EUR',
+  }));
+
 /** What every OrderPersistence adapter must do: the order module relies on exactly this. */
 export function describeOrderPersistenceContract(name: string, make: () => Promise<OrderStoreUnderTest>) {
   describe(`OrderPersistence contract: ${name}`, function () {
@@ -42,7 +52,7 @@ export function describeOrderPersistenceContract(name: string, make: () => Promi
     it('moves an order only from the expected version', async () => {
       const order = placed('alice');
       await insert(order);
-      const confirmed = order.confirm(now).order;
+      const confirmed = order.confirm(pricedAt(order, 120), now).order;
       expect(await t.persistence.transaction((tx) => tx.orders.update(confirmed, 1))).to.equal(true);
       expect(await t.persistence.transaction((tx) => tx.orders.update(order.reject('X', now).order, 1))).to.equal(
         false,
@@ -52,11 +62,35 @@ export function describeOrderPersistenceContract(name: string, make: () => Promi
       expect(stored.version).to.equal(2);
     });
 
+    it('stores an order whose lines are not priced yet, and the prices its confirmation gives them', async () => {
+      const order = Order.place({
+        id: newId(),
+        customerId: 'alice',
+        currency: null,
+        now,
+        items: [{ productId: newId(), sku: null, name: null, unitPriceCents: null, quantity: 2 }],
+      }).order;
+      await insert(order);
+      const stored = (await t.persistence.orders.findById(order.id))!.toProps();
+      expect(stored).to.deep.equal(order.toProps());
+      expect(stored.totalCents).to.equal(null);
+      expect(stored.currency).to.equal(null);
+      const confirmed = order.confirm(pricedAt(order, 450), now).order;
+      expect(await t.persistence.transaction((tx) => tx.orders.update(confirmed, 1))).to.equal(true);
+      const priced = (await t.persistence.orders.findById(order.id))!.toProps();
+      expect(priced).to.deep.equal(confirmed.toProps());
+      expect(priced.totalCents).to.equal(900);
+      expect(priced.currency).to.equal('EUR');
+      expect(priced.items[0]!.unitPriceCents).to.equal(450);
+    });
+
     it("lists one customer's orders, or everyone's, by status, after a cursor", async () => {
       const mine = [placed('alice'), placed('alice'), placed('alice')];
       const theirs = placed('bob');
       for (const o of [...mine, theirs]) await insert(o);
-      await t.persistence.transaction((tx) => tx.orders.update(mine[1]!.confirm(now).order, 1));
+      await t.persistence.transaction((tx) =>
+        tx.orders.update(mine[1]!.confirm(pricedAt(mine[1]!, 120), now).order, 1),
+      );
       const ids = (os: Order[]) => os.map((o) => o.id);
       expect(ids(await t.persistence.orders.list({ customerId: 'alice', limit: 10 }))).to.deep.equal(ids(mine));
       expect(await t.persistence.orders.list({ limit: 10 })).to.have.length(4);

@@ -40,7 +40,7 @@ describe('cancelOrder', () => {
     const cancelled = await cancel(world, order.id);
     expect(cancelled).to.deep.include({ status: 'CANCELLED', version: 3 });
     expect(await stored(world, order.id)).to.deep.equal(cancelled);
-    expect(typesOf(world, order.id)).to.deep.equal(['OrderPlaced', 'OrderConfirmed', 'OrderCancelled']);
+    expect(typesOf(world, order.id)).to.deep.equal(['OrderConfirmed', 'OrderCancelled']);
     expect(events(world.persistence, 'OrderCancelled')[0]!.payload).to.deep.equal({
       orderId: order.id,
       items: [{ productId: lamp.id, quantity: 2 }],

@@ -29,8 +29,21 @@ const input = (items: OrderItem[]) => ({
   now: T0,
 });
 
+/** The product module's prices for every line of `order`. */
+const priced = (order: Order, unitPriceCents = 300, currency = 'EUR') =>
+  order.toProps().items.map((i) => ({
+    productId: i.productId,
+    sku: 'SKU-P',
+    name: 'Priced widget',
+    unitPriceCents,
+    currency,
+  }));
+
 const pending = () => Order.place(input([item({ quantity: 2 })])).order;
-const confirmed = () => pending().confirm(LATER).order;
+const confirmed = () => {
+  const order = pending();
+  return order.confirm(priced(order), LATER).order;
+};
 const rejected = () => pending().reject('INSUFFICIENT_STOCK', LATER).order;
 const cancelled = () => confirmed().cancel(EVEN_LATER).order;
 
@@ -42,7 +55,7 @@ const inState: Record<OrderStatus, () => Order> = {
 };
 
 const moves = {
-  confirm: (o: Order) => o.confirm(EVEN_LATER),
+  confirm: (o: Order) => o.confirm(priced(o), EVEN_LATER),
   reject: (o: Order) => o.reject('INSUFFICIENT_STOCK', EVEN_LATER),
   cancel: (o: Order) => o.cancel(EVEN_LATER),
 };
@@ -123,21 +136,42 @@ describe('Order', () => {
   });
 
   describe('state machine', () => {
-    it('confirms a PENDING order: version 2, OrderConfirmed', () => {
-      const order = pending();
-      const { order: next, event } = order.confirm(LATER);
+    it("confirms a PENDING order at the product module's prices: version 2, OrderConfirmed with the total", () => {
+      const order = pending(); // provisionally 2 x 250
+      const { order: next, event } = order.confirm(priced(order, 300), LATER);
       expect(next.toProps()).to.deep.include({
         status: 'CONFIRMED',
         rejectionReason: null,
         version: 2,
+        totalCents: 600,
+        currency: 'EUR',
       });
+      expect(next.toProps().items[0]).to.deep.include({ sku: 'SKU-P', name: 'Priced widget', unitPriceCents: 300 });
       expect(next.toProps().updatedAt).to.deep.equal(LATER);
       expect(next.toProps().createdAt).to.deep.equal(T0);
       expect(event).to.deep.equal({
         type: 'OrderConfirmed',
         aggregateId: order.id,
-        payload: { orderId: order.id },
+        payload: { orderId: order.id, totalCents: 600, currency: 'EUR' },
       });
+    });
+
+    it('prices lines the order module did not know when the order was placed', () => {
+      const unknown = item({ sku: null, name: null, unitPriceCents: null, quantity: 3 });
+      const order = Order.place({ ...input([item({ quantity: 1 }), unknown]), currency: null }).order;
+      expect(order.toProps()).to.deep.include({ totalCents: null, currency: null });
+      const next = order.confirm(priced(order, 200, 'USD'), LATER).order.toProps();
+      expect(next).to.deep.include({ totalCents: 800, currency: 'USD' });
+      expect(next.items.map((i) => i.unitPriceCents)).to.deep.equal([200, 200]);
+    });
+
+    it('refuses a confirmation that leaves a line unpriced or mixes currencies', () => {
+      const order = Order.place(input([item(), item()])).order;
+      const lines = priced(order);
+      expect(thrown(() => order.confirm(lines.slice(1), LATER)).code).to.equal('INVALID_ORDER');
+      expect(thrown(() => order.confirm([lines[0]!, { ...lines[1]!, currency: 'USD' }], LATER)).code).to.equal(
+        'INVALID_ORDER',
+      );
     });
 
     it('rejects a PENDING order with its reason: version 2, OrderRejected', () => {
@@ -174,7 +208,7 @@ describe('Order', () => {
 
     it('leaves the order it moved from unchanged', () => {
       const order = pending();
-      order.confirm(LATER);
+      order.confirm(priced(order), LATER);
       expect(order.toProps()).to.deep.include({
         status: 'PENDING',
         version: 1,
@@ -195,28 +229,6 @@ describe('Order', () => {
         });
       }
     }
-  });
-
-  describe('refuse', () => {
-    it('records the order as REJECTED with its reason, described by OrderRejected and not OrderPlaced', () => {
-      const cmd = input([item({ unitPriceCents: 0, quantity: 2 })]);
-      const { order, event } = Order.refuse(cmd, 'UNKNOWN_PRODUCT');
-      expect(order.toProps()).to.deep.include({
-        id: cmd.id,
-        status: 'REJECTED',
-        rejectionReason: 'UNKNOWN_PRODUCT',
-        version: 2,
-      });
-      expect(event).to.deep.equal({
-        type: 'OrderRejected',
-        aggregateId: cmd.id,
-        payload: { orderId: cmd.id, reason: 'UNKNOWN_PRODUCT' },
-      });
-    });
-
-    it('still refuses malformed input as invalid', () => {
-      expect(thrown(() => Order.refuse(input([]), 'UNKNOWN_PRODUCT')).code).to.equal('INVALID_ORDER');
-    });
   });
 
   it('hands out copies of its items', () => {

@@ -3,13 +3,25 @@ import type { ReservationResult } from '../../../src/modules/order/application/p
 import { placeOrder } from '../../../src/modules/order/application/use-cases/place-order.use-case.ts';
 import { settleOrder } from '../../../src/modules/order/application/use-cases/settle-order.use-case.ts';
 import type { OrderPlacedPayload } from '../../../src/modules/order/domain/order.events.ts';
+import type { OrderProps } from '../../../src/modules/order/domain/order.ts';
 import { reserveStock } from '../../../src/modules/product/application/use-cases/reserve-stock.use-case.ts';
 import type { StockReservedPayload } from '../../../src/modules/product/contract.ts';
 import { newId } from '../../../src/shared/id.ts';
 import type { EventEnvelope } from '../../../src/shared/messaging/event-envelope.ts';
 import { events, inboxEntry, type OrderWorld, orderWorld, T0 } from '../fixtures.ts';
 
-const RESERVED: ReservationResult = { status: 'RESERVED', lines: [] };
+/** The product module's RESERVED answer for every line of `order`, at 1111 a unit. */
+const reservedFor = (order: OrderProps): ReservationResult => ({
+  status: 'RESERVED',
+  lines: order.items.map((i) => ({
+    productId: i.productId,
+    sku: 'SKU-R',
+    name: 'Reserved lamp',
+    unitPriceCents: 1111,
+    currency: 'EUR',
+    quantity: i.quantity,
+  })),
+});
 const SHORT: ReservationResult = {
   status: 'REJECTED',
   reason: 'INSUFFICIENT_STOCK',
@@ -47,6 +59,17 @@ const inboxOf = (event: EventEnvelope) => ({
   eventId: event.id,
 });
 
+const guardOf = (orderId: string): EventEnvelope => ({
+  id: newId(),
+  type: 'OrderPlaced',
+  version: 1,
+  occurredAt: T0.toISOString(),
+  source: 'order-service',
+  aggregateId: orderId,
+  correlationId: 'corr-g',
+  payload: { orderId },
+});
+
 const stored = async (world: OrderWorld, id: string) => (await world.persistence.orders.findById(id))?.toProps();
 const typesOf = (world: OrderWorld, id: string) =>
   events(world.persistence)
@@ -56,12 +79,17 @@ const typesOf = (world: OrderWorld, id: string) =>
 describe('settleOrder', () => {
   it('confirms a PENDING order on RESERVED and writes OrderConfirmed', async () => {
     const { world, order } = await pendingOrder();
-    const settled = await settle(world, order.id, RESERVED);
+    const settled = await settle(world, order.id, reservedFor(order));
     expect(settled).to.deep.include({ status: 'CONFIRMED', version: 2 });
     expect(settled!.updatedAt).to.deep.equal(new Date(T0.getTime() + 1000));
     expect(await stored(world, order.id)).to.deep.equal(settled);
     expect(typesOf(world, order.id)).to.deep.equal(['OrderPlaced', 'OrderConfirmed']);
-    expect(events(world.persistence, 'OrderConfirmed')[0]!.payload).to.deep.equal({ orderId: order.id });
+    expect(settled).to.deep.include({ totalCents: 2222, currency: 'EUR' });
+    expect(events(world.persistence, 'OrderConfirmed')[0]!.payload).to.deep.equal({
+      orderId: order.id,
+      totalCents: 2222,
+      currency: 'EUR',
+    });
   });
 
   it('rejects a PENDING order on REJECTED with the reason and writes OrderRejected', async () => {
@@ -81,8 +109,8 @@ describe('settleOrder', () => {
 
   it('changes nothing when settled a second time, whatever the second answer', async () => {
     const { world, order } = await pendingOrder();
-    const first = await settle(world, order.id, RESERVED);
-    expect(await settle(world, order.id, RESERVED)).to.deep.equal(first);
+    const first = await settle(world, order.id, reservedFor(order));
+    expect(await settle(world, order.id, reservedFor(order))).to.deep.equal(first);
     expect(await settle(world, order.id, SHORT)).to.deep.equal(first);
     expect(await stored(world, order.id)).to.deep.equal(first);
     expect(typesOf(world, order.id)).to.deep.equal(['OrderPlaced', 'OrderConfirmed']);
@@ -91,7 +119,7 @@ describe('settleOrder', () => {
   it('changes nothing on an order that is already final', async () => {
     const { world, order } = await pendingOrder();
     const rejected = await settle(world, order.id, SHORT);
-    expect(await settle(world, order.id, RESERVED, inboxEntry())).to.deep.equal(rejected);
+    expect(await settle(world, order.id, reservedFor(order), inboxEntry())).to.deep.equal(rejected);
     expect(typesOf(world, order.id)).to.deep.equal(['OrderPlaced', 'OrderRejected']);
   });
 
@@ -99,7 +127,7 @@ describe('settleOrder', () => {
     const { world, order } = await pendingOrder();
     const inbox = inboxEntry('order-service');
     await world.persistence.transaction((tx) => tx.inbox.markProcessed(inbox.consumer, inbox.eventId));
-    const result = await settle(world, order.id, RESERVED, inbox);
+    const result = await settle(world, order.id, reservedFor(order), inbox);
     expect(result).to.deep.include({ status: 'PENDING', version: 1 });
     expect(await stored(world, order.id)).to.deep.include({
       status: 'PENDING',
@@ -108,10 +136,39 @@ describe('settleOrder', () => {
     expect(typesOf(world, order.id)).to.deep.equal(['OrderPlaced']);
   });
 
+  it('reads a final order once and writes nothing, not even an inbox record, for the event that follows', async () => {
+    const { world, order } = await pendingOrder();
+    const first = await settle(world, order.id, reservedFor(order));
+    const inbox = inboxEntry('order-service');
+    const before = structuredClone(world.persistence.transactions.state);
+    expect(await settle(world, order.id, reservedFor(order), inbox)).to.deep.equal(first);
+    expect(world.persistence.transactions.state).to.deep.equal(before);
+  });
+
+  it("withdraws the order's held-back OrderPlaced in the transaction that settles it", async () => {
+    const world = orderWorld();
+    const lamp = await world.addProduct({ stock: 5 });
+    const { order } = await placeOrder(world.deps, {
+      customerId: 'alice',
+      items: [{ productId: lamp.id, quantity: 2 }],
+      mode: 'async',
+      correlationId: 'corr-p',
+    });
+    const other = newId();
+    await world.persistence.transaction(async (tx) => {
+      await tx.outbox.withdrawScheduled(order.id); // leaves the async OrderPlaced alone: it is due, not held back
+      await tx.outbox.append('order-events', [guardOf(order.id)], { notBefore: new Date(T0.getTime() + 30_000) });
+      await tx.outbox.append('order-events', [guardOf(other)], { notBefore: new Date(T0.getTime() + 30_000) });
+    });
+    await settle(world, order.id, SHORT);
+    expect(typesOf(world, order.id)).to.deep.equal(['OrderPlaced', 'OrderRejected']);
+    expect(typesOf(world, other)).to.deep.equal(['OrderPlaced']);
+  });
+
   it('records the event it settled from in the inbox', async () => {
     const { world, order } = await pendingOrder();
     const inbox = inboxEntry('order-service');
-    await settle(world, order.id, RESERVED, inbox);
+    await settle(world, order.id, reservedFor(order), inbox);
     expect(world.persistence.transactions.state.processed.has(`order-service/${inbox.eventId}`)).to.equal(true);
   });
 
@@ -124,7 +181,7 @@ describe('settleOrder', () => {
   it('ignores an answer for an unknown order, with a warning', async () => {
     const { world } = await pendingOrder();
     const before = events(world.persistence).length;
-    expect(await settle(world, newId(), RESERVED)).to.equal(null);
+    expect(await settle(world, newId(), { status: 'RESERVED', lines: [] })).to.equal(null);
     expect(events(world.persistence)).to.have.length(before);
     expect(world.logger.warnings).to.have.length(1);
   });

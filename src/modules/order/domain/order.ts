@@ -7,12 +7,25 @@ export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'REJECTED' | 'CANCELLED';
 export const MAX_ITEMS = 100;
 export const MAX_QUANTITY = 1000;
 
+/**
+ * A line of an order. Until the product module has priced it, a line the order module's catalog replica has
+ * not seen yet has no sku, name or price (null): the replica is a convenience, never the authority.
+ */
 export interface OrderItem {
+  productId: string;
+  sku: string | null;
+  name: string | null;
+  unitPriceCents: number | null;
+  quantity: number;
+}
+
+/** The product module's price of a line at the moment it reserved the stock: what the customer pays. */
+export interface PricedLine {
   productId: string;
   sku: string;
   name: string;
   unitPriceCents: number;
-  quantity: number;
+  currency: string;
 }
 
 export interface OrderProps {
@@ -21,8 +34,10 @@ export interface OrderProps {
   status: OrderStatus;
   rejectionReason: string | null;
   items: OrderItem[];
-  totalCents: number;
-  currency: string;
+  /** Null while a line is unpriced. */
+  totalCents: number | null;
+  /** Null while no line is priced. */
+  currency: string | null;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -43,7 +58,9 @@ export interface Change {
 
 /**
  * The order aggregate: an immutable value whose intent-named methods return the next state together with
- * the event describing the move. Items are priced when the order is placed and never change afterwards.
+ * the event describing the move. A PENDING order's prices are provisional (the catalog replica's, where it
+ * knows the product); confirmation prices every line from the product module's reservation, and from then
+ * on the lines never change.
  */
 export class Order {
   readonly #props: OrderProps;
@@ -52,7 +69,13 @@ export class Order {
     this.#props = props;
   }
 
-  static place(input: { id: string; customerId: string; items: OrderItem[]; currency: string; now: Date }): Change {
+  static place(input: {
+    id: string;
+    customerId: string;
+    items: OrderItem[];
+    currency: string | null;
+    now: Date;
+  }): Change {
     const { items } = input;
     if (items.length === 0 || items.length > MAX_ITEMS) throw OrderErrors.invalid(`an order has 1-${MAX_ITEMS} items`);
     if (new Set(items.map((i) => i.productId)).size !== items.length) {
@@ -63,7 +86,7 @@ export class Order {
         throw OrderErrors.invalid(`quantity must be an integer from 1 to ${MAX_QUANTITY}`);
       }
     }
-    const totalCents = items.reduce((sum, i) => sum + i.unitPriceCents * i.quantity, 0);
+    const totalCents = totalOf(items);
     const order = new Order({
       id: input.id,
       customerId: input.customerId,
@@ -92,18 +115,6 @@ export class Order {
     };
   }
 
-  /**
-   * An order the order module can already tell it cannot serve (a product its catalog does not know):
-   * recorded as REJECTED straight away, and no OrderPlaced goes out, so no stock is ever reserved for it.
-   */
-  static refuse(
-    input: { id: string; customerId: string; items: OrderItem[]; currency: string; now: Date },
-    reason: string,
-  ): Change {
-    const placed = Order.place(input).order;
-    return placed.reject(reason, input.now);
-  }
-
   static restore(props: OrderProps): Order {
     return new Order(props);
   }
@@ -124,8 +135,25 @@ export class Order {
     return this.#props.customerId;
   }
 
-  confirm(now: Date): Change {
-    return this.#move('CONFIRMED', null, now, { type: OrderEventTypes.confirmed, payload: { orderId: this.id } });
+  /** Confirms at the prices the product module reserved at; every line must be among `lines`, in one currency. */
+  confirm(lines: readonly PricedLine[], now: Date): Change {
+    const byProduct = new Map(lines.map((l) => [l.productId, l]));
+    const items = this.#props.items.map((item) => {
+      const line = byProduct.get(item.productId);
+      if (!line) throw OrderErrors.invalid(`the reservation has no price for product ${item.productId}`);
+      return { ...item, sku: line.sku, name: line.name, unitPriceCents: line.unitPriceCents };
+    });
+    const currencies = new Set(lines.map((l) => l.currency));
+    if (currencies.size !== 1) throw OrderErrors.invalid('the reservation is not priced in one currency');
+    const totalCents = totalOf(items);
+    const currency = [...currencies][0]!;
+    return this.#move(
+      'CONFIRMED',
+      null,
+      now,
+      { type: OrderEventTypes.confirmed, payload: { orderId: this.id, totalCents, currency } },
+      { items, totalCents, currency },
+    );
   }
 
   reject(reason: string, now: Date): Change {
@@ -147,10 +175,17 @@ export class Order {
     return { ...this.#props, items: this.#props.items.map((i) => ({ ...i })) };
   }
 
-  #move(to: OrderStatus, reason: string | null, now: Date, event: Omit<EventDraft<unknown>, 'aggregateId'>): Change {
+  #move(
+    to: OrderStatus,
+    reason: string | null,
+    now: Date,
+    event: Omit<EventDraft<unknown>, 'aggregateId'>,
+    pricing: Partial<Pick<OrderProps, 'items' | 'totalCents' | 'currency'>> = {},
+  ): Change {
     if (!TRANSITIONS[this.status].includes(to)) throw OrderErrors.illegalTransition(this.id, this.status, to);
     const order = new Order({
       ...this.#props,
+      ...pricing,
       status: to,
       rejectionReason: reason,
       version: this.version + 1,
@@ -158,4 +193,14 @@ export class Order {
     });
     return { order, event: { ...event, aggregateId: this.id } };
   }
+}
+
+/** The sum of the lines, or null while any of them is unpriced. */
+function totalOf(items: readonly OrderItem[]): number | null {
+  let total = 0;
+  for (const item of items) {
+    if (item.unitPriceCents === null) return null;
+    total += item.unitPriceCents * item.quantity;
+  }
+  return total;
 }

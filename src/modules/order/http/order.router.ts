@@ -61,9 +61,9 @@ export function orderRouter(deps: OrderDependencies, defaultMode: PlacementMode)
       correlationId: req.id,
       ...(key ? { idempotency: { key, requestHash } } : {}),
     });
-    if (preferApplied && placed.mode === 'async') res.set('Preference-Applied', 'respond-async');
+    if (preferApplied && placed.answer === 'async') res.set('Preference-Applied', 'respond-async');
     res.location(`${req.baseUrl}/${placed.order.id}`);
-    sendOrder(res, placed.mode === 'async' ? 202 : 201, placed.order);
+    sendOrder(res, placed.answer === 'async' ? 202 : 201, placed.order);
   });
 
   router.get('/', async (req, res) => {

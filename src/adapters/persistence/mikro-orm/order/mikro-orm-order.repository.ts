@@ -13,7 +13,8 @@ const toDomain = (row: Row) =>
     ...row,
     status: row.status as OrderStatus,
     rejectionReason: row.rejectionReason ?? null,
-    totalCents: Number(row.totalCents),
+    totalCents: row.totalCents === null || row.totalCents === undefined ? null : Number(row.totalCents),
+    currency: row.currency ?? null,
   });
 
 export class MikroOrmOrderRepository implements OrderRepository {
@@ -46,7 +47,8 @@ export class MikroOrmOrderRepository implements OrderRepository {
   }
 
   async update(order: Order, expectedVersion: number): Promise<boolean> {
-    const { id, createdAt: _c, customerId: _u, items: _i, ...changes } = order.toProps();
+    // Lines change once, when confirmation prices them; a customer and a creation time never do.
+    const { id, createdAt: _c, customerId: _u, ...changes } = order.toProps();
     return (await this.#em.nativeUpdate(OrderSchema, { id, version: expectedVersion }, changes)) === 1;
   }
 }

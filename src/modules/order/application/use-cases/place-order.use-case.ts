@@ -17,30 +17,39 @@ export interface PlaceOrderCommand {
 
 export interface PlacedOrder {
   order: OrderProps;
-  /** The mode the order was placed in: a replayed request answers like the first one. */
-  mode: PlacementMode;
+  /**
+   * How to answer: `sync` when the order is final, `async` when it is recorded and will settle (202). A sync
+   * placement the product module could not answer is answered `async`: the order exists, and says so.
+   */
+  answer: PlacementMode;
 }
 
 /**
+ * How long a sync placement's OrderPlaced is held back. The direct call settles the order well within it
+ * and withdraws the event; only if this process dies first (or the call outlives it) does the event go
+ * out and settle the order through the product module instead. Either way the reservation is idempotent
+ * by order id, so a late guard changes nothing.
+ */
+export const SYNC_GUARD_MS = 30_000;
+
+/**
  * Records the order as PENDING together with OrderPlaced (one transaction), so an accepted order always
- * settles even if this process dies now. In sync mode it then asks the product module directly and
- * returns the final state; in async mode the events settle it.
+ * settles even if this process dies now. Lines the catalog replica does not know yet are left unpriced:
+ * the product module decides whether a product exists and what it costs. In sync mode the product module
+ * is asked directly and the answer is final; in async mode the events settle the order.
  */
 export async function placeOrder(deps: OrderDependencies, cmd: PlaceOrderCommand): Promise<PlacedOrder> {
   const replay = await findReplay(deps, cmd);
   if (replay) return replay;
 
-  const order = await priceOrder(deps, cmd);
-  const change = order.unknownProduct
-    ? Order.refuse(order.input, 'UNKNOWN_PRODUCT')
-    : order.currencies > 1
-      ? Order.refuse(order.input, 'MIXED_CURRENCY')
-      : Order.place(order.input);
+  const change = Order.place(await provisionalPricing(deps, cmd));
+  const now = deps.clock.now();
+  const guard = cmd.mode === 'sync' ? { notBefore: new Date(now.getTime() + SYNC_GUARD_MS) } : {};
   try {
     await deps.persistence.transaction(async (tx) => {
-      if (cmd.idempotency) await tx.idempotency.insert(idempotencyRecord(cmd, change.order.id, deps.clock.now()));
+      if (cmd.idempotency) await tx.idempotency.insert(idempotencyRecord(cmd, change.order.id, now));
       await tx.orders.insert(change.order);
-      await emit(deps, tx.outbox, cmd.correlationId, change.event);
+      await emit(deps, tx.outbox, cmd.correlationId, change.event, guard);
     });
   } catch (error) {
     // A concurrent request with the same key won the insert: answer as it did.
@@ -50,7 +59,8 @@ export async function placeOrder(deps: OrderDependencies, cmd: PlaceOrderCommand
     }
     throw error;
   }
-  return { order: await settleInMode(deps, change.order.toProps(), cmd), mode: cmd.mode };
+  const order = change.order.toProps();
+  return cmd.mode === 'sync' ? settleDirectly(deps, order, cmd) : { order, answer: 'async' };
 }
 
 async function findReplay(deps: OrderDependencies, cmd: PlaceOrderCommand): Promise<PlacedOrder | null> {
@@ -58,20 +68,51 @@ async function findReplay(deps: OrderDependencies, cmd: PlaceOrderCommand): Prom
   const record = await deps.persistence.idempotency.find(cmd.customerId, cmd.idempotency.key);
   if (!record) return null;
   if (record.requestHash !== cmd.idempotency.requestHash) throw OrderErrors.idempotencyKeyReused(cmd.idempotency.key);
-  const order = await deps.persistence.orders.findById(record.orderId);
-  if (!order) throw OrderErrors.notFound(record.orderId);
-  // A sync request that could not reach the product module left the order PENDING; its retry finishes it.
-  return { order: await settleInMode(deps, order.toProps(), { ...cmd, mode: record.mode }), mode: record.mode };
+  const found = await deps.persistence.orders.findById(record.orderId);
+  if (!found) throw OrderErrors.notFound(record.orderId);
+  const order = found.toProps();
+  // A sync request the product module could not answer left the order PENDING; its retry tries again.
+  if (record.mode === 'sync' && order.status === 'PENDING') return settleDirectly(deps, order, cmd);
+  return { order, answer: record.mode };
 }
 
-async function settleInMode(deps: OrderDependencies, order: OrderProps, cmd: PlaceOrderCommand): Promise<OrderProps> {
-  if (cmd.mode === 'async' || order.status !== 'PENDING') return order;
+/**
+ * Asks the product module to reserve, and settles the order from its answer. The order is recorded
+ * already, so nothing here may turn into an error response: if the product module cannot be reached, or
+ * the outcome cannot be stored, the client learns the order is PENDING (202) and the events settle it.
+ */
+async function settleDirectly(
+  deps: OrderDependencies,
+  order: OrderProps,
+  cmd: PlaceOrderCommand,
+): Promise<PlacedOrder> {
   const items = order.items.map(({ productId, quantity }) => ({ productId, quantity }));
-  const result = await deps.catalog.reserve(order.id, items, cmd.correlationId);
-  return (await settleOrder(deps, { orderId: order.id, result, correlationId: cmd.correlationId })) ?? order;
+  try {
+    const result = await deps.catalog.reserve(order.id, items, cmd.correlationId);
+    const settled = await settleOrder(deps, { orderId: order.id, result, correlationId: cmd.correlationId });
+    if (settled && settled.status !== 'PENDING') return { order: settled, answer: 'sync' };
+  } catch (error) {
+    deps.logger.warn('order recorded but not settled directly; events will settle it', {
+      orderId: order.id,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    await releaseGuard(deps, order.id);
+  }
+  return { order, answer: 'async' };
 }
 
-async function priceOrder(deps: OrderDependencies, cmd: PlaceOrderCommand) {
+/** The product module is unreachable now: let OrderPlaced wait for it in the broker rather than in our outbox. */
+async function releaseGuard(deps: OrderDependencies, orderId: string): Promise<void> {
+  try {
+    await deps.persistence.transaction((tx) => tx.outbox.releaseScheduled(orderId));
+  } catch (error) {
+    // The guard goes out when it is due anyway.
+    deps.logger.warn('could not release the crash guard early', { orderId, error: String(error) });
+  }
+}
+
+/** The catalog replica's prices where it knows the product; the rest wait for the product module. */
+async function provisionalPricing(deps: OrderDependencies, cmd: PlaceOrderCommand) {
   const entries = await deps.persistence.catalog.findByIds(cmd.items.map((i) => i.productId));
   const known = new Map(entries.filter((e) => !e.deleted).map((e) => [e.productId, e]));
   const items: OrderItem[] = cmd.items.map(({ productId, quantity }) => {
@@ -79,22 +120,19 @@ async function priceOrder(deps: OrderDependencies, cmd: PlaceOrderCommand) {
     return {
       productId,
       quantity,
-      sku: entry?.sku ?? '',
-      name: entry?.name ?? '',
-      unitPriceCents: entry?.priceCents ?? 0,
+      sku: entry?.sku ?? null,
+      name: entry?.name ?? null,
+      unitPriceCents: entry?.priceCents ?? null,
     };
   });
   const currencies = new Set([...known.values()].map((e) => e.currency));
   return {
-    input: {
-      id: newId(),
-      customerId: cmd.customerId,
-      items,
-      currency: [...currencies][0] ?? 'XXX',
-      now: deps.clock.now(),
-    },
-    unknownProduct: known.size < new Set(cmd.items.map((i) => i.productId)).size,
-    currencies: currencies.size,
+    id: newId(),
+    customerId: cmd.customerId,
+    items,
+    // Several currencies: the product module will reject the order; no single one is right meanwhile.
+    currency: currencies.size === 1 ? [...currencies][0]! : null,
+    now: deps.clock.now(),
   };
 }
 

@@ -11,29 +11,31 @@ export interface SettleOrderCommand {
 }
 
 /**
- * Moves a PENDING order to its final state from the product module's answer. Both paths call this: the
- * sync call's result and the StockReserved / StockReservationRejected event. Whichever comes second
- * finds the order settled and changes nothing.
+ * Moves a PENDING order to its final state from the product module's answer, at the product module's
+ * prices. Two paths call this: the sync call's result and the StockReserved / StockReservationRejected
+ * event. The event that follows a direct settlement finds the order final with one read and writes
+ * nothing. Settling withdraws the order's crash guard (a held-back OrderPlaced, see placeOrder) in the
+ * same transaction: it is no longer needed, and no event of the order may overtake it.
  */
 export async function settleOrder(deps: OrderDependencies, cmd: SettleOrderCommand): Promise<OrderProps | null> {
+  const current = await deps.persistence.orders.findById(cmd.orderId);
+  if (!current) {
+    deps.logger.warn('reservation outcome for an unknown order ignored', { orderId: cmd.orderId });
+    return null;
+  }
+  if (current.status !== 'PENDING') return current.toProps();
   for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
     const settled = await deps.persistence.transaction(async (tx) => {
       const order = await tx.orders.findById(cmd.orderId);
-      if (order?.status !== 'PENDING') {
-        await firstDelivery(tx.inbox, cmd.inbox);
-        return order ?? 'unknown';
-      }
+      if (order?.status !== 'PENDING') return order;
       if (!(await firstDelivery(tx.inbox, cmd.inbox))) return order;
       const change = decide(order, cmd.result, deps.clock.now());
       if (!change) return order;
       if (!(await tx.orders.update(change.order, order.version))) return null;
+      await tx.outbox.withdrawScheduled(order.id);
       await emit(deps, tx.outbox, cmd.correlationId, change.event);
       return change.order;
     });
-    if (settled === 'unknown') {
-      deps.logger.warn('reservation outcome for an unknown order ignored', { orderId: cmd.orderId });
-      return null;
-    }
     if (settled) return settled.toProps();
   }
   throw new Error(`order ${cmd.orderId} kept changing while being settled`);
@@ -42,7 +44,7 @@ export async function settleOrder(deps: OrderDependencies, cmd: SettleOrderComma
 function decide(order: Order, result: ReservationResult, now: Date) {
   switch (result.status) {
     case 'RESERVED':
-      return order.confirm(now);
+      return order.confirm(result.lines, now);
     case 'REJECTED':
       return order.reject(result.reason, now);
     default:
