@@ -18,8 +18,10 @@ export const BENCH_SECRET = 'bench-only-signing-key-0123456789-abcdefghij';
 export const BENCH_JWT = { secret: BENCH_SECRET, issuer: 'hexashop', audience: 'hexashop-api' };
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function spawnRole(role: string, port: number, env: NodeJS.ProcessEnv): ChildProcess {
+/** `codeDir`: where the code under measurement lives, this checkout or a baseline's worktree (baseline.ts). */
+function spawnRole(codeDir: string, role: string, port: number, env: NodeJS.ProcessEnv): ChildProcess {
   return spawn(process.execPath, ['bin/hexashop.js', 'start', '--role', role, '--port', String(port)], {
+    cwd: codeDir,
     // Rate limits would measure the limiter, not the platform: lifted for the bench.
     env: {
       ...process.env,
@@ -83,15 +85,15 @@ function platform(url: string, children: ChildProcess[], cleanup: () => void): P
   };
 }
 
-export async function startMonolithProcess(): Promise<Platform> {
+export async function startMonolithProcess(codeDir = '.'): Promise<Platform> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hexashop-bench-'));
-  const child = spawnRole('monolith', 18080, { HEXASHOP_DATA_DIR: dataDir });
+  const child = spawnRole(codeDir, 'monolith', 18080, { HEXASHOP_DATA_DIR: dataDir });
   await ready('http://127.0.0.1:18080');
   return platform('http://127.0.0.1:18080', [child], () => rmSync(dataDir, { recursive: true, force: true }));
 }
 
 /** The split roles on the local services (`npm run services:up`, `hexashop db setup` and `kafka topics` done). */
-export async function startSplitProcesses(): Promise<Platform> {
+export async function startSplitProcesses(codeDir = '.'): Promise<Platform> {
   const env = {
     HEXASHOP_PRODUCT_URL: 'http://127.0.0.1:18081',
     HEXASHOP_PRODUCT_UPSTREAMS: 'http://127.0.0.1:18081',
@@ -99,10 +101,10 @@ export async function startSplitProcesses(): Promise<Platform> {
     HEXASHOP_RATE_LIMIT_READ: '100000000',
     HEXASHOP_RATE_LIMIT_WRITE: '100000000',
   };
-  const children = [spawnRole('product', 18081, env), spawnRole('order', 18082, env)];
+  const children = [spawnRole(codeDir, 'product', 18081, env), spawnRole(codeDir, 'order', 18082, env)];
   await ready('http://127.0.0.1:18081');
   await ready('http://127.0.0.1:18082');
-  children.push(spawnRole('gateway', 18080, env));
+  children.push(spawnRole(codeDir, 'gateway', 18080, env));
   await ready('http://127.0.0.1:18080');
   return platform('http://127.0.0.1:18080', children, () => {});
 }

@@ -6,9 +6,13 @@
  *   npm run bench -- --target split        # gateway + product + order on MySQL, Kafka, Redis
  *   npm run bench -- --target gateway      # GET a product: direct vs through the gateway vs through nginx
  *   npm run bench -- --duration 20 --connections 32
+ *   npm run bench -- --scenarios sync --baseline HEAD~3 --rounds 3
+ *                                          # before and after in one run: the baseline revision's code and
+ *                                          # this tree's take turns, round by round; medians are compared
  */
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { checkoutBaseline } from './baseline.ts';
 import { benchGateway } from './gateway.ts';
 import { type Platform, startMonolithProcess, startSplitProcesses } from './platform.ts';
 
@@ -17,7 +21,9 @@ const { values } = parseArgs({
     target: { type: 'string', default: 'monolith' },
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '16' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string' },
+    scenarios: { type: 'string', default: 'get,sync,async' },
+    baseline: { type: 'string' },
     'cpu-prof': { type: 'string' },
   },
 });
@@ -25,6 +31,7 @@ const duration = Number(values.duration);
 const connections = Number(values.connections);
 
 interface Figure {
+  code: string;
   scenario: string;
   requestsPerSecond: number;
   p50: number;
@@ -33,11 +40,15 @@ interface Figure {
   errors: number;
 }
 
+type Scenario = 'get' | 'sync' | 'async';
+const chosen = values.scenarios.split(',').map((s) => s.trim()) as Scenario[];
+for (const s of chosen) if (!['get', 'sync', 'async'].includes(s)) throw new Error(`unknown scenario ${s}`);
+
 async function load(
   platform: Platform,
   scenario: string,
   request: autocannon.Request & { path: string },
-): Promise<Figure> {
+): Promise<Omit<Figure, 'code'>> {
   const result = await autocannon({
     url: platform.url,
     connections,
@@ -54,38 +65,82 @@ async function load(
   };
 }
 
-async function main() {
-  const platform = values.target === 'split' ? await startSplitProcesses() : await startMonolithProcess();
+/** One platform, freshly started from `codeDir` on empty databases, through the chosen scenarios. */
+async function measure(code: string, codeDir: string): Promise<Figure[]> {
+  const platform = values.target === 'split' ? await startSplitProcesses(codeDir) : await startMonolithProcess(codeDir);
   try {
     const admin = platform.token('root', 'admin');
     const customer = platform.token('bench', 'customer');
     const product = await platform.createProduct(admin, 1_000_000_000);
     const figures: Figure[] = [];
     const json = { 'content-type': 'application/json' };
-    figures.push(
-      await load(platform, 'GET /api/v1/products/{id}', { method: 'GET', path: `/api/v1/products/${product}` }),
-    );
-    for (const mode of ['sync', 'async'] as const) {
-      figures.push(
-        await load(platform, `POST /api/v1/orders (${mode})`, {
-          method: 'POST',
-          path: `/api/v1/orders?mode=${mode}`,
-          headers: { ...json, authorization: `Bearer ${customer}` },
-          body: JSON.stringify({ items: [{ productId: product, quantity: 1 }] }),
-        }),
-      );
+    if (chosen.includes('get')) {
+      const path = `/api/v1/products/${product}`;
+      figures.push({ code, ...(await load(platform, 'GET /api/v1/products/{id}', { method: 'GET', path })) });
     }
-    const settle = await platform.timeToSettle(customer);
-    console.log(
-      `\n${values.target}: ${connections} connections, ${duration}s per scenario, ${new Date().toISOString()}`,
-    );
-    console.table(figures.map((f) => ({ ...f, p50: `${f.p50} ms`, p99: `${f.p99} ms` })));
-    console.log(`async orders pending after the run settled in ${settle} ms`);
+    for (const mode of ['sync', 'async'] as const) {
+      if (!chosen.includes(mode)) continue;
+      const figure = await load(platform, `POST /api/v1/orders (${mode})`, {
+        method: 'POST',
+        path: `/api/v1/orders?mode=${mode}`,
+        headers: { ...json, authorization: `Bearer ${customer}` },
+        body: JSON.stringify({ items: [{ productId: product, quantity: 1 }] }),
+      });
+      figures.push({ code, ...figure });
+    }
+    if (chosen.includes('async'))
+      console.log(`${code}: pending orders settled ${await platform.timeToSettle(customer)} ms after the load`);
+    return figures;
   } finally {
     await platform.stop();
   }
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main() {
+  const baseline = values.baseline ? checkoutBaseline(values.baseline) : undefined;
+  const codes = [
+    ...(baseline ? [{ code: `baseline ${baseline.label}`, dir: baseline.dir }] : []),
+    { code: 'this tree', dir: '.' },
+  ];
+  const rounds = Number(values.rounds ?? (baseline ? 3 : 1));
+  const figures: Figure[] = [];
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const { code, dir } of codes) figures.push(...(await measure(code, dir)));
+    }
+  } finally {
+    baseline?.remove();
+  }
+  console.log(
+    `\n${values.target}: ${connections} connections, ${duration}s per scenario, ${rounds} round(s), ${new Date().toISOString()}`,
+  );
+  console.table(figures.map((f) => ({ ...f, p50: `${f.p50} ms`, p99: `${f.p99} ms` })));
+  if (rounds > 1) {
+    const keys = [...new Set(figures.map((f) => `${f.scenario}\u0000${f.code}`))];
+    console.log('medians over the rounds:');
+    console.table(
+      keys.map((key) => {
+        const [scenario, code] = key.split('\u0000') as [string, string];
+        const of = figures.filter((f) => f.scenario === scenario && f.code === code);
+        return {
+          scenario,
+          code,
+          requestsPerSecond: median(of.map((f) => f.requestsPerSecond)),
+          p50: `${median(of.map((f) => f.p50))} ms`,
+          p99: `${median(of.map((f) => f.p99))} ms`,
+        };
+      }),
+    );
+  }
+}
+
 if (values.target === 'gateway')
-  await benchGateway({ duration, connections, rounds: Number(values.rounds), cpuProfDir: values['cpu-prof'] });
+  await benchGateway({
+    duration,
+    connections,
+    rounds: Number(values.rounds ?? 3),
+    cpuProfDir: values['cpu-prof'],
+  });
 else await main();
