@@ -7,7 +7,7 @@ import { verifyToken } from '../../src/adapters/http/auth.ts';
 import { parseTraceparent, traceContext } from '../../src/adapters/http/trace-context.ts';
 import { InProcessProductCatalog } from '../../src/adapters/in-process/in-process-product-catalog.ts';
 import { createProduct } from '../../src/modules/product/application/use-cases/create-product.use-case.ts';
-import type { ProductDependencies } from '../../src/modules/product/application/use-cases/product-context.ts';
+import type { ProductPorts } from '../../src/modules/product/application/ports/product-ports.ts';
 import type { NewProduct } from '../../src/modules/product/domain/product.ts';
 import { DomainError } from '../../src/shared/domain-error.ts';
 import { newId } from '../../src/shared/id.ts';
@@ -33,7 +33,7 @@ const productInput = (overrides: Partial<NewProduct> = {}): NewProduct => ({
   ...overrides,
 });
 
-function productSide(deps: ProductDependencies) {
+function productSide(deps: ProductPorts) {
   return {
     addProduct: (overrides: Partial<NewProduct> = {}) => createProduct(deps, productInput(overrides), 'corr-seed'),
     stockOf: async (id: string) => (await deps.persistence.products.findById(id))?.toProps().stock,

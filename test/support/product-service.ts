@@ -6,18 +6,18 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
+import express, { type Router } from 'express';
+import { Container } from 'inversify';
 import { MemoryCache } from '../../src/adapters/cache/memory/memory-cache.ts';
 import { authenticate, type JwtSettings, type Principal, signToken } from '../../src/adapters/http/auth.ts';
 import { jsonBody } from '../../src/adapters/http/json-body.ts';
 import { errorHandler, sendProblem } from '../../src/adapters/http/problem.ts';
 import { requestContext } from '../../src/adapters/http/request-context.ts';
 import { InMemoryProductPersistence } from '../../src/adapters/persistence/in-memory/in-memory-product-persistence.ts';
-import type { ProductDependencies } from '../../src/modules/product/application/use-cases/product-context.ts';
-import { releaseStock } from '../../src/modules/product/application/use-cases/release-stock.use-case.ts';
-import { reserveStock } from '../../src/modules/product/application/use-cases/reserve-stock.use-case.ts';
+import type { ProductPorts } from '../../src/modules/product/application/ports/product-ports.ts';
 import type { ProductFacade } from '../../src/modules/product/contract.ts';
-import { reservationRouter } from '../../src/modules/product/http/reservation.router.ts';
+import { ProductTokens, productModule } from '../../src/modules/product/product.module.ts';
+import { Tokens } from '../../src/shared/tokens.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { silentLogger } from '../../src/shared/logger.port.ts';
 
@@ -28,17 +28,22 @@ export const testJwt = (): JwtSettings => ({
 });
 
 /** The product module's dependencies on a fresh in-memory product_db. */
-export function productDependencies(): ProductDependencies {
+export function productDependencies(): ProductPorts {
   return { persistence: new InMemoryProductPersistence(), clock: systemClock, cache: new MemoryCache() };
 }
 
-/** The facade as product.module.ts binds it. */
-export function productFacade(deps: ProductDependencies): ProductFacade {
-  return {
-    reserveStock: (cmd) => reserveStock(deps, cmd),
-    releaseStock: async (cmd) => void (await releaseStock(deps, cmd)),
-  };
+/** The product module wired by its own ContainerModule on these ports, as a role wires it. */
+export function productModuleOn(ports: ProductPorts): Container {
+  const container = new Container();
+  container.bind(ProductTokens.Persistence).toConstantValue(ports.persistence);
+  container.bind(Tokens.Clock).toConstantValue(ports.clock);
+  container.bind(Tokens.Cache).toConstantValue(ports.cache);
+  container.bind(Tokens.InstanceId).toConstantValue('test');
+  container.load(productModule);
+  return container;
 }
+
+export const productFacade = (ports: ProductPorts) => productModuleOn(ports).get<ProductFacade>(ProductTokens.Facade);
 
 export interface TestServer {
   url: string;
@@ -67,18 +72,18 @@ export function listen(app: RequestListener): Promise<TestServer> {
 }
 
 export interface TestProductService extends TestServer {
-  deps: ProductDependencies;
+  deps: ProductPorts;
   jwt: JwtSettings;
   token(principal: Principal, ttlSeconds?: number): string;
 }
 
 export async function startProductService(
   jwt: JwtSettings = testJwt(),
-  deps: ProductDependencies = productDependencies(),
+  deps: ProductPorts = productDependencies(),
 ): Promise<TestProductService> {
   const app = express();
   app.use(requestContext, ...jsonBody(1024 * 1024), authenticate(jwt));
-  app.use('/internal/v1/reservations', reservationRouter(productFacade(deps)));
+  app.use('/internal/v1/reservations', productModuleOn(deps).get<Router>(ProductTokens.ReservationRouter));
   app.use((req, res) => sendProblem(res, 404, 'ROUTE_NOT_FOUND', `no route for ${req.method} ${req.path}`));
   app.use(errorHandler(silentLogger));
   const server = await listen(app);

@@ -12,10 +12,10 @@ import type {
   ProductCatalog,
   ReservationResult,
 } from '../../src/modules/order/application/ports/product-catalog.port.ts';
-import type { OrderDependencies } from '../../src/modules/order/application/use-cases/order-context.ts';
+import type { OrderPorts } from '../../src/modules/order/application/ports/order-ports.ts';
 import { updateCatalogReplica } from '../../src/modules/order/application/use-cases/update-catalog-replica.use-case.ts';
 import { createProduct } from '../../src/modules/product/application/use-cases/create-product.use-case.ts';
-import type { ProductDependencies } from '../../src/modules/product/application/use-cases/product-context.ts';
+import type { ProductPorts } from '../../src/modules/product/application/ports/product-ports.ts';
 import { releaseStock } from '../../src/modules/product/application/use-cases/release-stock.use-case.ts';
 import { reserveStock } from '../../src/modules/product/application/use-cases/reserve-stock.use-case.ts';
 import type { NewProduct, ProductProps } from '../../src/modules/product/domain/product.ts';
@@ -100,7 +100,7 @@ export interface ProductWorld {
   persistence: InMemoryProductPersistence;
   cache: MemoryCache;
   clock: FakeClock;
-  deps: ProductDependencies;
+  deps: ProductPorts;
   /** The stored product, read outside any transaction. */
   stored(id: string): Promise<ProductProps | undefined>;
   stockOf(id: string): Promise<number | undefined>;
@@ -138,12 +138,12 @@ export function recordingLogger(): Logger & { warnings: string[] } {
  * database, so stock is real. `failure` makes every call throw (e.g. an 'unavailable' DomainError).
  */
 export class UseCaseProductCatalog implements ProductCatalog {
-  readonly #deps: ProductDependencies;
+  readonly #deps: ProductPorts;
   failure: Error | undefined;
   reserveCalls = 0;
   releaseCalls = 0;
 
-  constructor(deps: ProductDependencies) {
+  constructor(deps: ProductPorts) {
     this.#deps = deps;
   }
 
@@ -169,7 +169,8 @@ export interface OrderWorld {
   persistence: InMemoryOrderPersistence;
   catalog: UseCaseProductCatalog;
   logger: ReturnType<typeof recordingLogger>;
-  deps: OrderDependencies;
+  /** Every port an order use case may need (placing an order needs them all). */
+  deps: OrderPorts;
   /** Creates a product in the product module and copies it into the order module's catalog replica. */
   addProduct(overrides?: Partial<NewProduct>): Promise<ProductProps>;
   /** Writes an entry straight into the replica, as a product event would. */
@@ -181,7 +182,7 @@ export function orderWorld(): OrderWorld {
   const persistence = new InMemoryOrderPersistence();
   const catalog = new UseCaseProductCatalog(product.deps);
   const logger = recordingLogger();
-  const deps: OrderDependencies = {
+  const deps: OrderPorts = {
     persistence,
     catalog,
     clock: product.clock,

@@ -4,10 +4,16 @@ import type { Clock } from '../../shared/clock.ts';
 import type { Subscription } from '../../shared/messaging/event-bus.port.ts';
 import { TOPICS } from '../../shared/messaging/event-envelope.ts';
 import { Tokens } from '../../shared/tokens.ts';
+import { withPorts } from '../../shared/with-ports.ts';
 import type { ProductPersistence } from './application/ports/product-persistence.port.ts';
-import type { ProductDependencies } from './application/use-cases/product-context.ts';
+import type { ProductUseCases } from './application/product-use-cases.ts';
+import { createProduct } from './application/use-cases/create-product.use-case.ts';
+import { deleteProduct } from './application/use-cases/delete-product.use-case.ts';
+import { getProduct } from './application/use-cases/get-product.use-case.ts';
+import { listProducts } from './application/use-cases/list-products.use-case.ts';
 import { releaseStock } from './application/use-cases/release-stock.use-case.ts';
 import { reserveStock } from './application/use-cases/reserve-stock.use-case.ts';
+import { updateProduct } from './application/use-cases/update-product.use-case.ts';
 import type { ProductFacade } from './contract.ts';
 import { productRouter } from './http/product.router.ts';
 import { reservationRouter } from './http/reservation.router.ts';
@@ -15,9 +21,10 @@ import { handleOrderEvent, PRODUCT_CONSUMER } from './messaging/order-events.con
 import { invalidateProductCache } from './messaging/product-events.consumer.ts';
 
 export const ProductTokens = {
-  /** Bound by bootstrap to the storage adapter the configuration chose. */
+  /** Bound by the storage adapter the configuration chose. */
   Persistence: Symbol.for('ProductPersistence'),
-  Dependencies: Symbol.for('ProductDependencies'),
+  /** The use cases with their ports bound (ProductUseCases). */
+  UseCases: Symbol.for('ProductUseCases'),
   Facade: Symbol.for('ProductFacade'),
   Router: Symbol.for('ProductRouter'),
   /** The internal reservation API (/internal/v1/reservations) the order service calls over HTTP. */
@@ -25,27 +32,41 @@ export const ProductTokens = {
   Subscriptions: Symbol.for('ProductSubscriptions'),
 } as const;
 
-/** The product module's use cases, facade, HTTP router and event subscriptions, wired from the ports. */
+/**
+ * The product module: its use cases, each bound to the ports (storage, clock, cache) the container resolves,
+ * and the adapters that drive them (HTTP routers, event subscriptions, the facade the order module calls).
+ */
 export const productModule = new ContainerModule(({ bind }) => {
-  bind<ProductDependencies>(ProductTokens.Dependencies)
+  bind<ProductUseCases>(ProductTokens.UseCases)
     .toResolvedValue(
-      (persistence: ProductPersistence, clock: Clock, cache: Cache) => ({ persistence, clock, cache }),
+      (persistence: ProductPersistence, clock: Clock, cache: Cache): ProductUseCases => {
+        const bound = withPorts({ persistence, clock, cache });
+        return {
+          createProduct: bound(createProduct),
+          updateProduct: bound(updateProduct),
+          deleteProduct: bound(deleteProduct),
+          getProduct: bound(getProduct),
+          listProducts: bound(listProducts),
+          reserveStock: bound(reserveStock),
+          releaseStock: bound(releaseStock),
+        };
+      },
       [ProductTokens.Persistence, Tokens.Clock, Tokens.Cache],
     )
     .inSingletonScope();
 
   bind<ProductFacade>(ProductTokens.Facade)
     .toResolvedValue(
-      (deps: ProductDependencies): ProductFacade => ({
-        reserveStock: (cmd) => reserveStock(deps, cmd),
-        releaseStock: async (cmd) => void (await releaseStock(deps, cmd)),
+      (useCases: ProductUseCases): ProductFacade => ({
+        reserveStock: useCases.reserveStock,
+        releaseStock: async (cmd) => void (await useCases.releaseStock(cmd)),
       }),
-      [ProductTokens.Dependencies],
+      [ProductTokens.UseCases],
     )
     .inSingletonScope();
 
   bind(ProductTokens.Router)
-    .toResolvedValue((deps: ProductDependencies) => productRouter(deps), [ProductTokens.Dependencies])
+    .toResolvedValue((useCases: ProductUseCases) => productRouter(useCases), [ProductTokens.UseCases])
     .inSingletonScope();
 
   bind(ProductTokens.ReservationRouter)
@@ -54,17 +75,17 @@ export const productModule = new ContainerModule(({ bind }) => {
 
   bind<Subscription[]>(ProductTokens.Subscriptions)
     .toResolvedValue(
-      (deps: ProductDependencies, instanceId: string): Subscription[] => [
-        { topic: TOPICS.orderEvents, group: PRODUCT_CONSUMER, handler: handleOrderEvent(deps) },
+      (useCases: ProductUseCases, cache: Cache, instanceId: string): Subscription[] => [
+        { topic: TOPICS.orderEvents, group: PRODUCT_CONSUMER, handler: handleOrderEvent(useCases) },
         // One group per instance: every instance must drop its own cached copies.
         {
           topic: TOPICS.productEvents,
           group: `product-cache-${instanceId}`,
-          handler: invalidateProductCache(deps),
+          handler: invalidateProductCache(cache),
           startAt: 'latest',
         },
       ],
-      [ProductTokens.Dependencies, Tokens.InstanceId],
+      [ProductTokens.UseCases, Tokens.Cache, Tokens.InstanceId],
     )
     .inSingletonScope();
 });

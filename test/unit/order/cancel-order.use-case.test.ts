@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { PlacementMode } from '../../../src/modules/order/application/ports/order-persistence.port.ts';
 import { cancelOrder } from '../../../src/modules/order/application/use-cases/cancel-order.use-case.ts';
-import type { Actor } from '../../../src/modules/order/application/use-cases/order-context.ts';
+import type { Actor } from '../../../src/modules/order/application/actor.ts';
 import { placeOrder } from '../../../src/modules/order/application/use-cases/place-order.use-case.ts';
 import { releaseStock } from '../../../src/modules/product/application/use-cases/release-stock.use-case.ts';
 import { unavailable } from '../../../src/shared/domain-error.ts';

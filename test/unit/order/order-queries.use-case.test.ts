@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { getOrder } from '../../../src/modules/order/application/use-cases/get-order.use-case.ts';
 import { listOrders } from '../../../src/modules/order/application/use-cases/list-orders.use-case.ts';
-import type { Actor } from '../../../src/modules/order/application/use-cases/order-context.ts';
+import type { Actor } from '../../../src/modules/order/application/actor.ts';
 import { placeOrder } from '../../../src/modules/order/application/use-cases/place-order.use-case.ts';
 import type { OrderProps, OrderStatus } from '../../../src/modules/order/domain/order.ts';
 import { newId } from '../../../src/shared/id.ts';

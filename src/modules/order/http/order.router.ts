@@ -5,12 +5,9 @@ import { PathId } from '../../../adapters/http/common-schemas.ts';
 import { HttpProblem } from '../../../adapters/http/problem.ts';
 import { parse } from '../../../adapters/http/validate.ts';
 import type { PlacementMode } from '../application/ports/order-persistence.port.ts';
-import { cancelOrder } from '../application/use-cases/cancel-order.use-case.ts';
-import { getOrder } from '../application/use-cases/get-order.use-case.ts';
-import { listOrders } from '../application/use-cases/list-orders.use-case.ts';
-import type { Actor, OrderDependencies } from '../application/use-cases/order-context.ts';
-import { placeOrder } from '../application/use-cases/place-order.use-case.ts';
+import type { Actor } from '../application/actor.ts';
 import type { OrderProps } from '../domain/order.ts';
+import type { OrderUseCases } from '../application/order-use-cases.ts';
 import { IdempotencyKey, ListOrdersQuery, ModeQuery, PlaceOrderBody } from './order.schemas.ts';
 
 const toJson = ({ version: _v, rejectionReason, ...o }: OrderProps) => ({
@@ -45,7 +42,10 @@ function sendOrder(res: Response, status: number, order: OrderProps) {
 }
 
 /** Driving adapter: the contract's /api/v1/orders routes, for customers and admins. */
-export function orderRouter(deps: OrderDependencies, defaultMode: PlacementMode): Router {
+export function orderRouter(
+  useCases: Pick<OrderUseCases, 'placeOrder' | 'getOrder' | 'listOrders' | 'cancelOrder'>,
+  defaultMode: PlacementMode,
+): Router {
   const router = Router();
   router.use(requireRole('customer', 'admin'));
 
@@ -54,7 +54,7 @@ export function orderRouter(deps: OrderDependencies, defaultMode: PlacementMode)
     const key = parse(IdempotencyKey, req.get('idempotency-key'), 'header');
     const { mode, preferApplied } = chooseMode(req, defaultMode);
     const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-    const placed = await placeOrder(deps, {
+    const placed = await useCases.placeOrder({
       customerId: actor(req).id,
       items: body.items,
       mode,
@@ -68,7 +68,7 @@ export function orderRouter(deps: OrderDependencies, defaultMode: PlacementMode)
 
   router.get('/', async (req, res) => {
     const query = parse(ListOrdersQuery, req.query, 'query');
-    const page = await listOrders(deps, {
+    const page = await useCases.listOrders({
       actor: actor(req),
       status: query.status,
       limit: query.limit,
@@ -79,13 +79,14 @@ export function orderRouter(deps: OrderDependencies, defaultMode: PlacementMode)
 
   router.get('/:id', async (req, res) => {
     const { id } = parse(PathId, req.params, 'path');
-    sendOrder(res, 200, await getOrder(deps, id, actor(req)));
+    sendOrder(res, 200, await useCases.getOrder(id, actor(req)));
   });
 
   router.post('/:id/cancel', async (req, res) => {
     const { id } = parse(PathId, req.params, 'path');
     const { mode } = chooseMode(req, defaultMode);
-    sendOrder(res, 200, await cancelOrder(deps, { orderId: id, actor: actor(req), mode, correlationId: req.id }));
+    const cmd = { orderId: id, actor: actor(req), mode, correlationId: req.id };
+    sendOrder(res, 200, await useCases.cancelOrder(cmd));
   });
 
   return router;

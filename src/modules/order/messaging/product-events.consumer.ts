@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import type { EventEnvelope } from '../../../shared/messaging/event-envelope.ts';
-import type { OrderDependencies } from '../application/use-cases/order-context.ts';
-import { settleOrder } from '../application/use-cases/settle-order.use-case.ts';
-import { updateCatalogReplica } from '../application/use-cases/update-catalog-replica.use-case.ts';
+import type { OrderUseCases } from '../application/order-use-cases.ts';
 
 /** The order module's own copy of the product events it consumes (it never imports the product module). */
 const ProductSnapshot = z.object({
@@ -28,7 +26,7 @@ const StockReservationRejected = z.object({ orderId: z.uuid(), reason: z.string(
 export const ORDER_CONSUMER = 'order-service';
 
 /** Driving adapter: keeps the catalog replica current and settles orders from reservation outcomes. */
-export function handleProductEvent(deps: OrderDependencies) {
+export function handleProductEvent(useCases: Pick<OrderUseCases, 'settleOrder' | 'updateCatalogReplica'>) {
   return async (event: EventEnvelope): Promise<void> => {
     const inbox = { consumer: ORDER_CONSUMER, eventId: event.id };
     const { correlationId } = event;
@@ -37,23 +35,23 @@ export function handleProductEvent(deps: OrderDependencies) {
       case 'ProductUpdated': {
         const p = ProductSnapshot.parse(event.payload);
         const entry = { productId: p.id, sku: p.sku, name: p.name, priceCents: p.priceCents, currency: p.currency };
-        await updateCatalogReplica(deps, { ...entry, version: p.version, deleted: false }, inbox);
+        await useCases.updateCatalogReplica({ ...entry, version: p.version, deleted: false }, inbox);
         return;
       }
       case 'ProductDeleted': {
         const p = ProductDeleted.parse(event.payload);
         const tombstone = { productId: p.id, sku: '', name: '', priceCents: 0, currency: 'XXX', version: p.version };
-        await updateCatalogReplica(deps, { ...tombstone, deleted: true }, inbox);
+        await useCases.updateCatalogReplica({ ...tombstone, deleted: true }, inbox);
         return;
       }
       case 'StockReserved': {
         const { orderId, lines } = StockReserved.parse(event.payload);
-        await settleOrder(deps, { orderId, result: { status: 'RESERVED', lines }, correlationId, inbox });
+        await useCases.settleOrder({ orderId, result: { status: 'RESERVED', lines }, correlationId, inbox });
         return;
       }
       case 'StockReservationRejected': {
         const { orderId, reason } = StockReservationRejected.parse(event.payload);
-        await settleOrder(deps, { orderId, result: { status: 'REJECTED', reason }, correlationId, inbox });
+        await useCases.settleOrder({ orderId, result: { status: 'REJECTED', reason }, correlationId, inbox });
         return;
       }
       default:

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import type { EventEnvelope } from '../../../shared/messaging/event-envelope.ts';
-import type { ProductDependencies } from '../application/use-cases/product-context.ts';
-import { releaseStock } from '../application/use-cases/release-stock.use-case.ts';
-import { reserveStock } from '../application/use-cases/reserve-stock.use-case.ts';
+import type { ProductUseCases } from '../application/product-use-cases.ts';
 
 /** The product module's own copy of the order events it consumes (it never imports the order module). */
 const OrderPlaced = z.object({
@@ -14,18 +12,18 @@ const OrderCancelled = z.object({ orderId: z.uuid() });
 export const PRODUCT_CONSUMER = 'product-service';
 
 /** Driving adapter: turns order events into stock reservations and releases. */
-export function handleOrderEvent(deps: ProductDependencies) {
+export function handleOrderEvent(useCases: Pick<ProductUseCases, 'reserveStock' | 'releaseStock'>) {
   return async (event: EventEnvelope): Promise<void> => {
     const inbox = { consumer: PRODUCT_CONSUMER, eventId: event.id };
     switch (event.type) {
       case 'OrderPlaced': {
         const { orderId, items } = OrderPlaced.parse(event.payload);
-        await reserveStock(deps, { orderId, items, correlationId: event.correlationId, inbox });
+        await useCases.reserveStock({ orderId, items, correlationId: event.correlationId, inbox });
         return;
       }
       case 'OrderCancelled': {
         const { orderId } = OrderCancelled.parse(event.payload);
-        await releaseStock(deps, { orderId, correlationId: event.correlationId, inbox });
+        await useCases.releaseStock({ orderId, correlationId: event.correlationId, inbox });
         return;
       }
       default:

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { EventEnvelope } from '../../../shared/messaging/event-envelope.ts';
-import { type ProductDependencies, productCacheKey } from '../application/use-cases/product-context.ts';
+import type { Cache } from '../../../shared/cache.port.ts';
+import { invalidateProducts } from '../application/product-cache.ts';
 
 const ProductIds = z.object({
   id: z.uuid().optional(),
@@ -11,10 +12,10 @@ const ProductIds = z.object({
  * Event-driven cache invalidation: whichever instance made a change, every instance (and a shared Redis
  * cache) drops the entries the change touched. Write paths also invalidate at once; this covers the rest.
  */
-export function invalidateProductCache(deps: Pick<ProductDependencies, 'cache'>) {
+export function invalidateProductCache(cache: Cache) {
   return async (event: EventEnvelope): Promise<void> => {
     const { id, lines = [] } = ProductIds.parse(event.payload);
     const ids = [...(id ? [id] : []), ...lines.map((l) => l.productId)];
-    await Promise.all(ids.map((productId) => deps.cache.delete(productCacheKey(productId))));
+    await invalidateProducts(cache, ids);
   };
 }

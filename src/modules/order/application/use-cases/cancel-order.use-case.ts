@@ -1,7 +1,9 @@
 import { OrderErrors } from '../../domain/order.errors.ts';
 import type { OrderProps } from '../../domain/order.ts';
 import type { PlacementMode } from '../ports/order-persistence.port.ts';
-import { type Actor, CAS_ATTEMPTS, canSee, emit, type OrderDependencies } from './order-context.ts';
+import { type Actor, canSee } from '../actor.ts';
+import { CAS_ATTEMPTS, emitOrderEvent } from '../order-events.ts';
+import type { OrderPorts } from '../ports/order-ports.ts';
 
 export interface CancelOrderCommand {
   orderId: string;
@@ -15,14 +17,14 @@ export interface CancelOrderCommand {
  * sees the event. In sync mode the release is also asked for directly, so the response means "released";
  * release is idempotent, so the event arriving afterwards changes nothing.
  */
-export async function cancelOrder(deps: OrderDependencies, cmd: CancelOrderCommand): Promise<OrderProps> {
+export async function cancelOrder(deps: OrderPorts, cmd: CancelOrderCommand): Promise<OrderProps> {
   for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
     const cancelled = await deps.persistence.transaction(async (tx) => {
       const order = await tx.orders.findById(cmd.orderId);
       if (!order || !canSee(cmd.actor, order.customerId)) throw OrderErrors.notFound(cmd.orderId);
       const change = order.cancel(deps.clock.now());
       if (!(await tx.orders.update(change.order, order.version))) return null;
-      await emit(deps, tx.outbox, cmd.correlationId, change.event);
+      await emitOrderEvent(tx.outbox, deps.clock, cmd.correlationId, change.event);
       return change.order;
     });
     if (!cancelled) continue;
@@ -32,7 +34,7 @@ export async function cancelOrder(deps: OrderDependencies, cmd: CancelOrderComma
   throw new Error(`order ${cmd.orderId} kept changing while being cancelled`);
 }
 
-async function releaseNow(deps: OrderDependencies, cmd: CancelOrderCommand): Promise<void> {
+async function releaseNow(deps: OrderPorts, cmd: CancelOrderCommand): Promise<void> {
   try {
     await deps.catalog.release(cmd.orderId, cmd.correlationId);
   } catch (error) {

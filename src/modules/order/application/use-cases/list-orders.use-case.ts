@@ -1,6 +1,7 @@
 import { type Page, toPage } from '../../../../shared/page.ts';
 import type { OrderProps, OrderStatus } from '../../domain/order.ts';
-import type { Actor, OrderDependencies } from './order-context.ts';
+import type { Actor } from '../actor.ts';
+import type { OrderPersistence } from '../ports/order-persistence.port.ts';
 
 export interface ListOrdersQuery {
   actor: Actor;
@@ -10,7 +11,10 @@ export interface ListOrdersQuery {
 }
 
 /** A customer lists their own orders; an admin lists everyone's. */
-export async function listOrders(deps: OrderDependencies, query: ListOrdersQuery): Promise<Page<OrderProps>> {
+export async function listOrders(
+  deps: { persistence: OrderPersistence },
+  query: ListOrdersQuery,
+): Promise<Page<OrderProps>> {
   const customerId = query.actor.role === 'admin' ? undefined : query.actor.id;
   const rows = await deps.persistence.orders.list({
     customerId,

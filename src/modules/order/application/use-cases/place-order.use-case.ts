@@ -2,8 +2,9 @@ import { DomainError } from '../../../../shared/domain-error.ts';
 import { newId } from '../../../../shared/id.ts';
 import { OrderErrors } from '../../domain/order.errors.ts';
 import { Order, type OrderItem, type OrderProps } from '../../domain/order.ts';
+import { emitOrderEvent } from '../order-events.ts';
 import { IDEMPOTENCY_KEY_TAKEN, type IdempotencyRecord, type PlacementMode } from '../ports/order-persistence.port.ts';
-import { emit, type OrderDependencies } from './order-context.ts';
+import type { OrderPorts } from '../ports/order-ports.ts';
 import { settleOrder } from './settle-order.use-case.ts';
 
 export interface PlaceOrderCommand {
@@ -38,7 +39,7 @@ export const SYNC_GUARD_MS = 30_000;
  * the product module decides whether a product exists and what it costs. In sync mode the product module
  * is asked directly and the answer is final; in async mode the events settle the order.
  */
-export async function placeOrder(deps: OrderDependencies, cmd: PlaceOrderCommand): Promise<PlacedOrder> {
+export async function placeOrder(deps: OrderPorts, cmd: PlaceOrderCommand): Promise<PlacedOrder> {
   const replay = await findReplay(deps, cmd);
   if (replay) return replay;
 
@@ -49,7 +50,7 @@ export async function placeOrder(deps: OrderDependencies, cmd: PlaceOrderCommand
     await deps.persistence.transaction(async (tx) => {
       if (cmd.idempotency) await tx.idempotency.insert(idempotencyRecord(cmd, change.order.id, now));
       await tx.orders.insert(change.order);
-      await emit(deps, tx.outbox, cmd.correlationId, change.event, guard);
+      await emitOrderEvent(tx.outbox, deps.clock, cmd.correlationId, change.event, guard);
     });
   } catch (error) {
     // A concurrent request with the same key won the insert: answer as it did.
@@ -63,7 +64,7 @@ export async function placeOrder(deps: OrderDependencies, cmd: PlaceOrderCommand
   return cmd.mode === 'sync' ? settleDirectly(deps, order, cmd) : { order, answer: 'async' };
 }
 
-async function findReplay(deps: OrderDependencies, cmd: PlaceOrderCommand): Promise<PlacedOrder | null> {
+async function findReplay(deps: OrderPorts, cmd: PlaceOrderCommand): Promise<PlacedOrder | null> {
   if (!cmd.idempotency) return null;
   const record = await deps.persistence.idempotency.find(cmd.customerId, cmd.idempotency.key);
   if (!record) return null;
@@ -81,11 +82,7 @@ async function findReplay(deps: OrderDependencies, cmd: PlaceOrderCommand): Prom
  * already, so nothing here may turn into an error response: if the product module cannot be reached, or
  * the outcome cannot be stored, the client learns the order is PENDING (202) and the events settle it.
  */
-async function settleDirectly(
-  deps: OrderDependencies,
-  order: OrderProps,
-  cmd: PlaceOrderCommand,
-): Promise<PlacedOrder> {
+async function settleDirectly(deps: OrderPorts, order: OrderProps, cmd: PlaceOrderCommand): Promise<PlacedOrder> {
   const items = order.items.map(({ productId, quantity }) => ({ productId, quantity }));
   try {
     const result = await deps.catalog.reserve(order.id, items, cmd.correlationId);
@@ -102,7 +99,7 @@ async function settleDirectly(
 }
 
 /** The product module is unreachable now: let OrderPlaced wait for it in the broker rather than in our outbox. */
-async function releaseGuard(deps: OrderDependencies, orderId: string): Promise<void> {
+async function releaseGuard(deps: OrderPorts, orderId: string): Promise<void> {
   try {
     await deps.persistence.transaction((tx) => tx.outbox.releaseScheduled(orderId));
   } catch (error) {
@@ -112,7 +109,7 @@ async function releaseGuard(deps: OrderDependencies, orderId: string): Promise<v
 }
 
 /** The catalog replica's prices where it knows the product; the rest wait for the product module. */
-async function provisionalPricing(deps: OrderDependencies, cmd: PlaceOrderCommand) {
+async function provisionalPricing(deps: OrderPorts, cmd: PlaceOrderCommand) {
   const entries = await deps.persistence.catalog.findByIds(cmd.items.map((i) => i.productId));
   const known = new Map(entries.filter((e) => !e.deleted).map((e) => [e.productId, e]));
   const items: OrderItem[] = cmd.items.map(({ productId, quantity }) => {

@@ -1,7 +1,8 @@
 import { firstDelivery, type InboxEntry } from '../../../../shared/messaging/outbox.port.ts';
 import type { Order, OrderProps } from '../../domain/order.ts';
 import type { ReservationResult } from '../ports/product-catalog.port.ts';
-import { CAS_ATTEMPTS, emit, type OrderDependencies } from './order-context.ts';
+import { CAS_ATTEMPTS, emitOrderEvent } from '../order-events.ts';
+import type { OrderPorts } from '../ports/order-ports.ts';
 
 export interface SettleOrderCommand {
   orderId: string;
@@ -17,7 +18,10 @@ export interface SettleOrderCommand {
  * nothing. Settling withdraws the order's crash guard (a held-back OrderPlaced, see placeOrder) in the
  * same transaction: it is no longer needed, and no event of the order may overtake it.
  */
-export async function settleOrder(deps: OrderDependencies, cmd: SettleOrderCommand): Promise<OrderProps | null> {
+export async function settleOrder(
+  deps: Pick<OrderPorts, 'persistence' | 'clock' | 'logger'>,
+  cmd: SettleOrderCommand,
+): Promise<OrderProps | null> {
   const current = await deps.persistence.orders.findById(cmd.orderId);
   if (!current) {
     deps.logger.warn('reservation outcome for an unknown order ignored', { orderId: cmd.orderId });
@@ -33,7 +37,7 @@ export async function settleOrder(deps: OrderDependencies, cmd: SettleOrderComma
       if (!change) return order;
       if (!(await tx.orders.update(change.order, order.version))) return null;
       await tx.outbox.withdrawScheduled(order.id);
-      await emit(deps, tx.outbox, cmd.correlationId, change.event);
+      await emitOrderEvent(tx.outbox, deps.clock, cmd.correlationId, change.event);
       return change.order;
     });
     if (settled) return settled.toProps();

@@ -1,10 +1,9 @@
 import { firstDelivery, type InboxEntry } from '../../../../shared/messaging/outbox.port.ts';
-import type { CatalogEntry } from '../ports/order-persistence.port.ts';
-import type { OrderDependencies } from './order-context.ts';
+import type { CatalogEntry, OrderPersistence } from '../ports/order-persistence.port.ts';
 
 /** Applies a product fact to the replica; older versions than the stored one are ignored. */
 export async function updateCatalogReplica(
-  deps: Pick<OrderDependencies, 'persistence'>,
+  deps: { persistence: OrderPersistence },
   entry: CatalogEntry,
   inbox: InboxEntry,
 ): Promise<void> {

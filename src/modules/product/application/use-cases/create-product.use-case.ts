@@ -1,15 +1,20 @@
 import { newId } from '../../../../shared/id.ts';
 import { ProductEventTypes } from '../../domain/product.events.ts';
 import { type NewProduct, Product } from '../../domain/product.ts';
-import { emit, type ProductDependencies, productEvent } from './product-context.ts';
+import type { ProductPorts } from '../ports/product-ports.ts';
+import { emitProductEvents, productEvent } from '../product-events.ts';
 
-export async function createProduct(deps: ProductDependencies, input: NewProduct, correlationId: string) {
+export async function createProduct(
+  deps: Pick<ProductPorts, 'persistence' | 'clock'>,
+  input: NewProduct,
+  correlationId: string,
+) {
   const product = Product.create(newId(), input, deps.clock.now());
   await deps.persistence.transaction(async (tx) => {
     await tx.products.insert(product);
-    await emit(
+    await emitProductEvents(
       tx.outbox,
-      productEvent(deps, correlationId, {
+      productEvent(deps.clock, correlationId, {
         type: ProductEventTypes.created,
         aggregateId: product.id,
         payload: product.toPayload(),

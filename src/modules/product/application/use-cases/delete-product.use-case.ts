@@ -1,19 +1,21 @@
 import { ProductErrors } from '../../domain/product.errors.ts';
 import { ProductEventTypes } from '../../domain/product.events.ts';
-import { emit, type ProductDependencies, productCacheKey, productEvent } from './product-context.ts';
+import type { ProductPorts } from '../ports/product-ports.ts';
+import { emitProductEvents, productEvent } from '../product-events.ts';
+import { invalidateProducts } from '../product-cache.ts';
 
-export async function deleteProduct(deps: ProductDependencies, id: string, correlationId: string): Promise<void> {
+export async function deleteProduct(deps: ProductPorts, id: string, correlationId: string): Promise<void> {
   await deps.persistence.transaction(async (tx) => {
     const deleted = await tx.products.delete(id);
     if (!deleted) throw ProductErrors.notFound(id);
-    await emit(
+    await emitProductEvents(
       tx.outbox,
-      productEvent(deps, correlationId, {
+      productEvent(deps.clock, correlationId, {
         type: ProductEventTypes.deleted,
         aggregateId: id,
         payload: { id, version: deleted.version + 1 },
       }),
     );
   });
-  await deps.cache.delete(productCacheKey(id));
+  await invalidateProducts(deps.cache, [id]);
 }

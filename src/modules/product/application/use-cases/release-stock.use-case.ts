@@ -2,8 +2,9 @@ import { firstDelivery, type InboxEntry } from '../../../../shared/messaging/out
 import { ProductEventTypes } from '../../domain/product.events.ts';
 import type { ReservationOutcome } from '../../domain/reservation.ts';
 import { outcomeOf } from '../../domain/reservation.ts';
-import { emit, type ProductDependencies, productEvent } from './product-context.ts';
-import { invalidate } from './reserve-stock.use-case.ts';
+import { invalidateProducts } from '../product-cache.ts';
+import type { ProductPorts } from '../ports/product-ports.ts';
+import { emitProductEvents, productEvent } from '../product-events.ts';
 
 export interface ReleaseStockCommand {
   orderId: string;
@@ -15,10 +16,7 @@ export interface ReleaseStockCommand {
  * Gives an order's reserved stock back. Idempotent: only a RESERVED reservation is released, once;
  * releasing an unknown, rejected or already released one changes nothing.
  */
-export async function releaseStock(
-  deps: ProductDependencies,
-  cmd: ReleaseStockCommand,
-): Promise<ReservationOutcome | null> {
+export async function releaseStock(deps: ProductPorts, cmd: ReleaseStockCommand): Promise<ReservationOutcome | null> {
   const released = await deps.persistence.transaction(async (tx) => {
     const reservation = await tx.reservations.find(cmd.orderId);
     if (reservation?.status !== 'RESERVED') return null;
@@ -32,9 +30,9 @@ export async function releaseStock(
       // A product deleted since the reservation has nowhere to take its stock back; that is fine.
       await tx.products.adjustStock(line.productId, line.quantity, now);
     }
-    await emit(
+    await emitProductEvents(
       tx.outbox,
-      productEvent(deps, cmd.correlationId, {
+      productEvent(deps.clock, cmd.correlationId, {
         type: ProductEventTypes.stockReleased,
         aggregateId: cmd.orderId,
         payload: { orderId: cmd.orderId, lines: reservation.lines },
@@ -43,6 +41,9 @@ export async function releaseStock(
     return next;
   });
   if (!released) return null;
-  await invalidate(deps, released.lines);
+  await invalidateProducts(
+    deps.cache,
+    released.lines.map((l) => l.productId),
+  );
   return outcomeOf(released);
 }

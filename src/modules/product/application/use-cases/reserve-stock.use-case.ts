@@ -10,7 +10,9 @@ import {
   type ReservationOutcome,
 } from '../../domain/reservation.ts';
 import { type ProductTransaction, RESERVATION_EXISTS } from '../ports/product-persistence.port.ts';
-import { emit, type ProductDependencies, productCacheKey, productEvent } from './product-context.ts';
+import type { ProductPorts } from '../ports/product-ports.ts';
+import { emitProductEvents, productEvent } from '../product-events.ts';
+import { invalidateProducts } from '../product-cache.ts';
 
 export interface ReserveStockCommand {
   orderId: string;
@@ -31,10 +33,14 @@ class Shortfall extends Error {
  * Reserves every item of an order or none. Idempotent by order id: a repeated request (a retried HTTP call,
  * a redelivered OrderPlaced) returns the first outcome and takes nothing again.
  */
-export async function reserveStock(deps: ProductDependencies, cmd: ReserveStockCommand): Promise<ReservationOutcome> {
+export async function reserveStock(deps: ProductPorts, cmd: ReserveStockCommand): Promise<ReservationOutcome> {
   try {
     const outcome = await deps.persistence.transaction((tx) => tryReserve(deps, tx, cmd));
-    if (outcome.status === 'RESERVED') await invalidate(deps, outcome.lines);
+    if (outcome.status === 'RESERVED')
+      await invalidateProducts(
+        deps.cache,
+        outcome.lines.map((l) => l.productId),
+      );
     return outcome;
   } catch (error) {
     if (error instanceof Shortfall) {
@@ -47,19 +53,19 @@ export async function reserveStock(deps: ProductDependencies, cmd: ReserveStockC
 }
 
 /** Two paths (the direct call and the OrderPlaced event) raced for one order: the loser answers as the winner did. */
-function afterRace(deps: ProductDependencies, cmd: ReserveStockCommand, error: unknown): Promise<ReservationOutcome> {
+function afterRace(deps: ProductPorts, cmd: ReserveStockCommand, error: unknown): Promise<ReservationOutcome> {
   if (error instanceof DomainError && error.code === RESERVATION_EXISTS) return currentOutcome(deps, cmd.orderId);
   throw error;
 }
 
-async function currentOutcome(deps: ProductDependencies, orderId: string): Promise<ReservationOutcome> {
+async function currentOutcome(deps: ProductPorts, orderId: string): Promise<ReservationOutcome> {
   const existing = await deps.persistence.transaction((tx) => tx.reservations.find(orderId));
   if (!existing) throw new Error(`reservation for order ${orderId} vanished`);
   return outcomeOf(existing);
 }
 
 async function tryReserve(
-  deps: ProductDependencies,
+  deps: ProductPorts,
   tx: ProductTransaction,
   cmd: ReserveStockCommand,
 ): Promise<ReservationOutcome> {
@@ -101,9 +107,9 @@ async function tryReserve(
     createdAt: now,
     updatedAt: now,
   });
-  await emit(
+  await emitProductEvents(
     tx.outbox,
-    productEvent(deps, cmd.correlationId, {
+    productEvent(deps.clock, cmd.correlationId, {
       type: ProductEventTypes.stockReserved,
       aggregateId: cmd.orderId,
       payload: { orderId: cmd.orderId, lines },
@@ -113,7 +119,7 @@ async function tryReserve(
 }
 
 async function recordRejection(
-  deps: ProductDependencies,
+  deps: ProductPorts,
   tx: ProductTransaction,
   cmd: ReserveStockCommand,
   reason: string,
@@ -131,17 +137,13 @@ async function recordRejection(
     updatedAt: now,
   };
   await tx.reservations.insert(rejection);
-  await emit(
+  await emitProductEvents(
     tx.outbox,
-    productEvent(deps, cmd.correlationId, {
+    productEvent(deps.clock, cmd.correlationId, {
       type: ProductEventTypes.stockReservationRejected,
       aggregateId: cmd.orderId,
       payload: { orderId: cmd.orderId, reason },
     }),
   );
   return outcomeOf(rejection);
-}
-
-export async function invalidate(deps: ProductDependencies, lines: readonly ReservedLine[]): Promise<void> {
-  await Promise.all(lines.map((l) => deps.cache.delete(productCacheKey(l.productId))));
 }

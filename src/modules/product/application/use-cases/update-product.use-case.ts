@@ -1,13 +1,15 @@
 import { ProductErrors } from '../../domain/product.errors.ts';
 import { ProductEventTypes } from '../../domain/product.events.ts';
 import type { ProductChanges } from '../../domain/product.ts';
-import { emit, type ProductDependencies, productCacheKey, productEvent } from './product-context.ts';
+import type { ProductPorts } from '../ports/product-ports.ts';
+import { emitProductEvents, productEvent } from '../product-events.ts';
+import { invalidateProducts } from '../product-cache.ts';
 
 /** Without If-Match a lost compare-and-set (a reservation moved the version) is retried on fresh data. */
 const ATTEMPTS_WITHOUT_IF_MATCH = 5;
 
 export async function updateProduct(
-  deps: ProductDependencies,
+  deps: ProductPorts,
   id: string,
   changes: ProductChanges,
   expectedVersion: number | undefined,
@@ -22,9 +24,9 @@ export async function updateProduct(
       }
       const next = current.change(changes, deps.clock.now());
       if (!(await tx.products.update(next, current.version))) return null;
-      await emit(
+      await emitProductEvents(
         tx.outbox,
-        productEvent(deps, correlationId, {
+        productEvent(deps.clock, correlationId, {
           type: ProductEventTypes.updated,
           aggregateId: id,
           payload: next.toPayload(),
@@ -33,7 +35,7 @@ export async function updateProduct(
       return next;
     });
     if (updated) {
-      await deps.cache.delete(productCacheKey(id));
+      await invalidateProducts(deps.cache, [id]);
       return updated.toProps();
     }
     if (expectedVersion !== undefined) throw ProductErrors.staleVersion(id, expectedVersion);

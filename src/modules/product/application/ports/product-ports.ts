@@ -1,0 +1,10 @@
+import type { Cache } from '../../../../shared/cache.port.ts';
+import type { Clock } from '../../../../shared/clock.ts';
+import type { ProductPersistence } from './product-persistence.port.ts';
+
+/** Every port a product use case may be given; each use case declares the few it needs (a Pick of these). */
+export interface ProductPorts {
+  persistence: ProductPersistence;
+  clock: Clock;
+  cache: Cache;
+}
