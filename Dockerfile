@@ -15,6 +15,7 @@ COPY package.json ./
 COPY bin ./bin
 COPY config ./config
 COPY src ./src
+COPY docs/openapi.yaml ./docs/openapi.yaml
 RUN mkdir -p /var/lib/hexashop && chown node:node /var/lib/hexashop
 USER node
 EXPOSE 8080 8081 8082

@@ -9,6 +9,7 @@ import { requestContext, requestIdOf, withRequestId } from '../adapters/http/req
 import { requireNormalTarget, targetProblem } from '../adapters/http/request-target.ts';
 import { securityHeaders, securityHeadersMiddleware, setHeaders } from '../adapters/http/security-headers.ts';
 import { traceContext } from '../adapters/http/trace-context.ts';
+import { apiDocs } from '../edge/http/api-docs.ts';
 import type { Gateway } from '../modules/gateway/gateway.router.ts';
 import type { Logger } from '../shared/logger.port.ts';
 
@@ -64,6 +65,7 @@ export function createHttpApp(options: HttpAppOptions): RequestListener {
   const auth = authenticate(options.jwt, apiKeys);
   const authenticatedAndLimited = authenticateThen(auth, options.apiGuard ? [options.apiGuard] : []);
 
+  app.use(apiDocs());
   app.get('/health/live', (_req, res) => {
     res.json({ status: 'ok' });
   });
