@@ -92,7 +92,7 @@ export async function startMonolithProcess(codeDir = '.'): Promise<Platform> {
   return platform('http://127.0.0.1:18080', [child], () => rmSync(dataDir, { recursive: true, force: true }));
 }
 
-/** The split roles on the local services (`npm run services:up`, `hexashop db setup` and `kafka topics` done). */
+/** The split roles on the local services (`npm run services:up` done: it also creates the schemas, users and topics). */
 export async function startSplitProcesses(codeDir = '.'): Promise<Platform> {
   const env = {
     HEXASHOP_PRODUCT_URL: 'http://127.0.0.1:18081',

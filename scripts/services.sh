@@ -4,7 +4,11 @@
 #
 # Usage: scripts/services.sh up|down|status
 #
-#   up     starts whatever does not already answer on its port; leaves running ones alone.
+#   up     starts whatever does not already answer on its port; leaves running ones alone. Then creates
+#          what the split roles need with their default settings: the schemas and users (`hexashop db
+#          setup`, as HEXASHOP_MYSQL_ADMIN_URL, default mysql://root@127.0.0.1:3306) and the Kafka topics
+#          (`hexashop kafka topics`). Both are idempotent, so `hexashop start --role product` (or order,
+#          gateway) works with no further flags afterwards.
 #   down   stops only what this script started (pid files / markers in .cache/services/).
 #   status shows each service and whether this script manages it.
 #
@@ -170,6 +174,39 @@ kafka_down() {
   fi
 }
 
+# ---------------------------------------------------------------- schemas, users and topics
+ADMIN_URL="${HEXASHOP_MYSQL_ADMIN_URL:-mysql://root@127.0.0.1:3306}"
+
+# The Node the project pins (24): `bash scripts/services.sh` outside npm has no node_modules/.bin on PATH,
+# and the system node may be too old to run the TypeScript sources.
+hexashop_node() {
+  [[ -d "$ROOT/node_modules" ]] || die "$ROOT/node_modules is missing: run npm ci first"
+  local node="$ROOT/node_modules/.bin/node"
+  [[ -x "$node" ]] || node="$(command -v node)" || die "node not found: run npm ci first"
+  "$node" -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 24 ? 0 : 1)' ||
+    die "$node is older than Node 24: run npm ci first (it installs the pinned Node)"
+  echo "$node"
+}
+
+# Runs both set-ups at once (each is a Node start-up plus a few round trips), then prints their output in
+# order. --disable-warning: kafkajs 2.2.4 schedules a negative timeout that Node 24 warns about (harmless).
+provision_up() {
+  local node="$1" out="$STATE/provision" db_pid topics_pid db_rc=0 topics_rc=0
+  mkdir -p "$out"
+  "$node" "$ROOT/bin/hexashop.js" db setup --admin-url "$ADMIN_URL" --log-level warn >"$out/db.log" 2>&1 &
+  db_pid=$!
+  "$node" --disable-warning=TimeoutNegativeWarning "$ROOT/bin/hexashop.js" kafka topics --log-level warn \
+    >"$out/topics.log" 2>&1 &
+  topics_pid=$!
+  wait "$db_pid" || db_rc=$?
+  wait "$topics_pid" || topics_rc=$?
+  sed 's/^/schemas: /' "$out/db.log"
+  sed 's/^/topics: /' "$out/topics.log"
+  ((db_rc == 0)) ||
+    die "could not create the schemas and users; set HEXASHOP_MYSQL_ADMIN_URL to the URL of a MySQL user who may"
+  ((topics_rc == 0)) || die "could not create or verify the Kafka topics"
+}
+
 # ---------------------------------------------------------------- status
 status_line() {
   local name="$1" alive="$2" pidfile="$3" pattern="$4" pid
@@ -201,7 +238,7 @@ exec 9>"$STATE/.lock"
 flock 9
 
 case "${1:-}" in
-  up) mariadb_up; redis_up; kafka_up ;;
+  up) node="$(hexashop_node)"; mariadb_up; redis_up; kafka_up; provision_up "$node" ;;
   down) kafka_down; redis_down; mariadb_down ;;
   status) status ;;
   *) echo "usage: $0 up|down|status" >&2; exit 2 ;;

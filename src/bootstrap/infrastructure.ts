@@ -22,6 +22,7 @@ import type { Logger } from '../shared/logger.port.ts';
 import type { EventBus } from '../shared/messaging/event-bus.port.ts';
 import type { Config } from './config.schema.ts';
 import type { Lifecycle } from './lifecycle.ts';
+import { explainDatabaseFailure, explainKafkaFailure } from './startup-failure.ts';
 
 export type ModuleName = 'product' | 'order';
 
@@ -37,16 +38,21 @@ export function databaseLocation(config: Config, module: ModuleName): string {
   return join(config.dataDir, `${module}_db.sqlite`);
 }
 
+/** Opens a module's database; one that cannot be reached or logged in to fails as a StartupFailure naming the fix. */
 export async function openModuleDatabase(config: Config, module: ModuleName, logger: Logger): Promise<MikroORM> {
   const spec = MODULE_DATABASES[module];
-  return openDatabase({
-    storage: config.storage,
-    location: databaseLocation(config, module),
-    entities: [...spec.entities],
-    migrations: spec.migrations(config.storage),
-    poolSize: config.dbPoolSize,
-    logger,
-  });
+  try {
+    return await openDatabase({
+      storage: config.storage,
+      location: databaseLocation(config, module),
+      entities: [...spec.entities],
+      migrations: spec.migrations(config.storage),
+      poolSize: config.dbPoolSize,
+      logger,
+    });
+  } catch (error) {
+    throw explainDatabaseFailure(error, module);
+  }
 }
 
 /** Opens, migrates (when configured) and registers the close of one module's database, plus its outbox relay. */
@@ -101,7 +107,11 @@ export const kafkaTopicOptions = (config: Config) => ({
 
 /** `hexashop kafka topics`: the contract's topics and their dead-letter topics, created or verified. */
 export async function ensureKafkaTopics(config: Config, logger: Logger) {
-  return ensureTopics(config.kafkaBrokers, logger, kafkaTopicOptions(config));
+  try {
+    return await ensureTopics(config.kafkaBrokers, logger, kafkaTopicOptions(config));
+  } catch (error) {
+    throw explainKafkaFailure(error);
+  }
 }
 
 /** The shared Redis connection when one is configured (cache and rate limits), else null: memory it is. */

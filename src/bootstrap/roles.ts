@@ -23,6 +23,7 @@ import { createHttpApp, type ReadinessCheck } from './http-app.ts';
 import { serveHttp } from './http-server.ts';
 import { createCache, createEventBus, createRedis, moduleStorage } from './infrastructure.ts';
 import { Lifecycle } from './lifecycle.ts';
+import { explainKafkaFailure } from './startup-failure.ts';
 import { jwtSettings } from './signing-key.ts';
 
 export interface RunningRole {
@@ -69,6 +70,9 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
   container.bind(Tokens.Clock).toConstantValue(systemClock);
   container.bind(Tokens.Logger).toConstantValue(logger);
   container.bind(Tokens.EventBus).toConstantValue(bus);
+  // Its own databases first: a role that cannot open them fails before it connects to anything else.
+  const productStorage = modules.product ? await moduleStorage(config, 'product', bus, logger, lifecycle) : undefined;
+  const orderStorage = modules.order ? await moduleStorage(config, 'order', bus, logger, lifecycle) : undefined;
   const redis = await createRedis(config, logger, lifecycle);
   container.bind(Tokens.Cache).toConstantValue(createCache(config, redis, logger));
   container.bind(Tokens.InstanceId).toConstantValue(`${config.role}-${randomUUID().slice(0, 8)}`);
@@ -80,24 +84,22 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
   const internal: Record<string, Router> = {};
   const subscriptions: Subscription[] = [];
 
-  if (modules.product) {
-    const storage = await moduleStorage(config, 'product', bus, logger, lifecycle);
+  if (productStorage) {
     container
       .bind(ProductTokens.Persistence)
-      .toConstantValue(new MikroOrmProductPersistence(storage.orm, () => storage.relay.nudge()));
+      .toConstantValue(new MikroOrmProductPersistence(productStorage.orm, () => productStorage.relay.nudge()));
     container.load(productModule);
-    relays.push(storage.relay);
-    readiness.push({ name: 'product-db', check: storage.ping });
+    relays.push(productStorage.relay);
+    readiness.push({ name: 'product-db', check: productStorage.ping });
     api['/products'] = container.get<Router>(ProductTokens.Router);
     internal['/reservations'] = container.get<Router>(ProductTokens.ReservationRouter);
     subscriptions.push(...container.get<Subscription[]>(ProductTokens.Subscriptions));
   }
 
-  if (modules.order) {
-    const storage = await moduleStorage(config, 'order', bus, logger, lifecycle);
+  if (orderStorage) {
     container
       .bind(OrderTokens.Persistence)
-      .toConstantValue(new MikroOrmOrderPersistence(storage.orm, () => storage.relay.nudge()));
+      .toConstantValue(new MikroOrmOrderPersistence(orderStorage.orm, () => orderStorage.relay.nudge()));
     container.bind(OrderTokens.DefaultMode).toConstantValue(config.mode);
     if (modules.product) {
       container
@@ -109,8 +111,8 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
       container.bind(OrderTokens.ProductCatalog).toConstantValue(catalog);
     }
     container.load(orderModule);
-    relays.push(storage.relay);
-    readiness.push({ name: 'order-db', check: storage.ping });
+    relays.push(orderStorage.relay);
+    readiness.push({ name: 'order-db', check: orderStorage.ping });
     api['/orders'] = container.get<Router>(OrderTokens.Router);
     subscriptions.push(...container.get<Subscription[]>(OrderTokens.Subscriptions));
   }
@@ -131,7 +133,10 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
   }
 
   for (const subscription of subscriptions) bus.subscribe(subscription);
-  await bus.start();
+  // Creates or verifies the topics first: a broker that is down or short topics fail the start, worded.
+  await bus.start().catch((error: unknown) => {
+    throw explainKafkaFailure(error);
+  });
   for (const relay of relays) relay.start();
 
   const rateLimits = modules.edge

@@ -12,6 +12,36 @@ export function withDatabase(adminUrl: string, database: string): string {
   return url.toString();
 }
 
+export interface MysqlAccount {
+  database: string;
+  user: string;
+  password: string;
+}
+
+/** The URL an account connects with: the admin URL's server, with the account's user, password and database. */
+export function accountUrl(adminUrl: string, account: MysqlAccount): string {
+  const url = new URL(withDatabase(adminUrl, account.database));
+  url.username = account.user;
+  url.password = encodeURIComponent(account.password); // the setter leaves '%' alone
+  return url.toString();
+}
+
+/** Drops the accounts' databases and their users, for every host `db setup` creates them for. */
+export async function dropAccounts(
+  adminUrl: string,
+  accounts: readonly Pick<MysqlAccount, 'database' | 'user'>[],
+): Promise<void> {
+  const admin = await openMysqlAdmin(adminUrl);
+  try {
+    for (const { database, user } of accounts) {
+      await admin.execute(`drop database if exists \`${database}\``);
+      for (const host of ['%', 'localhost']) await admin.execute('drop user if exists ?@?', [user, host]);
+    }
+  } finally {
+    await admin.close();
+  }
+}
+
 /** An empty database named `t_<prefix>_<random>`, reached as the admin user; drop() removes it. */
 export async function freshMysqlDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
   const { mysqlAdminUrl } = await integrationServices();

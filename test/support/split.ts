@@ -1,14 +1,11 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { type Principal, signToken } from '../../src/adapters/http/auth.ts';
-import { openMysqlAdmin } from '../../src/adapters/persistence/mikro-orm/mysql-setup.ts';
-import { eventually } from './http.ts';
+import { hexashop, type RoleProcess, spawnRole } from './cli.ts';
 import { deleteNamespace } from './kafka.ts';
 import { freePort } from './ports.ts';
-import { uniqueSuffix, withDatabase } from './mysql.ts';
+import { accountUrl, dropAccounts, type MysqlAccount, uniqueSuffix } from './mysql.ts';
 import { integrationServices } from './services.ts';
 
 export type SplitRole = 'product' | 'order' | 'gateway';
@@ -32,9 +29,6 @@ export interface SplitTopology {
 const JWT_SECRET = 'e2e-only-signing-key-of-enough-length-0123456789';
 const JWT = { secret: JWT_SECRET, issuer: 'hexashop', audience: 'hexashop-api' };
 
-const cli = (args: string[], env: NodeJS.ProcessEnv) =>
-  promisify(execFile)(process.execPath, ['bin/hexashop.js', ...args], { env, timeout: 120_000 });
-
 /**
  * Starts the three roles as real processes on MySQL, Kafka and Redis, isolated from anything else on the
  * same servers: own schemas and users, own Kafka namespace (topics and groups), own Redis key prefix.
@@ -53,20 +47,20 @@ export async function startSplit(settings: Record<string, string> = {}): Promise
     SplitRole,
     string
   >;
-  const dbUrl = (module: string) => {
-    const url = new URL(withDatabase(services.mysqlAdminUrl, `e2e_${module}_${suffix}`));
-    url.username = `e2e_${module}_${suffix}`;
-    url.password = `pw-${suffix}`;
-    return url.toString();
+  const account = (module: string): MysqlAccount => {
+    const name = `e2e_${module}_${suffix}`;
+    return { database: name, user: name, password: `pw-${suffix}` };
   };
+  const productAccount = account('product');
+  const orderAccount = account('order');
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     HEXASHOP_STORAGE: 'mysql',
     HEXASHOP_BUS: 'kafka',
     HEXASHOP_DATA_DIR: dataDir,
-    HEXASHOP_PRODUCT_DB_URL: dbUrl('product'),
-    HEXASHOP_ORDER_DB_URL: dbUrl('order'),
+    HEXASHOP_PRODUCT_DB_URL: accountUrl(services.mysqlAdminUrl, productAccount),
+    HEXASHOP_ORDER_DB_URL: accountUrl(services.mysqlAdminUrl, orderAccount),
     HEXASHOP_KAFKA_BROKERS: services.kafkaBrokers.join(','),
     HEXASHOP_KAFKA_NAMESPACE: namespace,
     HEXASHOP_REDIS_URL: services.redisUrl,
@@ -81,43 +75,25 @@ export async function startSplit(settings: Record<string, string> = {}): Promise
     HEXASHOP_LOG_LEVEL: 'warn',
     ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [`HEXASHOP_${k}`, v])),
   };
-  await cli(['db', 'setup', '--admin-url', services.mysqlAdminUrl], env);
-  await cli(['kafka', 'topics'], env);
+  await hexashop(['db', 'setup', '--admin-url', services.mysqlAdminUrl], env);
+  await hexashop(['kafka', 'topics'], env);
 
-  const processes = new Map<SplitRole, ChildProcess>();
-  const output: Record<SplitRole, string[]> = { product: [], order: [], gateway: [] };
+  // Every process each role ran as (start() after kill() adds one); the last is the current one.
+  const runs: Record<SplitRole, RoleProcess[]> = { product: [], order: [], gateway: [] };
 
   const start = async (role: SplitRole) => {
-    const child = spawn(process.execPath, ['bin/hexashop.js', 'start', '--role', role, '--port', String(ports[role])], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk) => output[role].push(String(chunk)));
-    processes.set(role, child);
-    await eventually(
-      async () => {
-        if (child.exitCode !== null)
-          throw new Error(`${role} exited with ${child.exitCode}:\n${output[role].join('')}`);
-        const ready = await fetch(`${urls[role]}/health/ready`).catch(() => null);
-        return ready?.ok ? true : undefined;
-      },
-      60_000,
-      `${role} to be ready`,
-    );
+    const run = spawnRole(role, ports[role], env);
+    runs[role].push(run);
+    await run.ready(urls[role]);
   };
 
-  const stopProcess = async (role: SplitRole, signal: NodeJS.Signals) => {
-    const child = processes.get(role);
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(signal);
-    await exited;
-  };
+  const stopProcess = async (role: SplitRole, signal: NodeJS.Signals) => runs[role].at(-1)?.stop(signal);
+  const roles = ['product', 'order', 'gateway'] as const;
 
   try {
-    for (const role of ['product', 'order', 'gateway'] as const) await start(role);
+    for (const role of roles) await start(role);
   } catch (error) {
-    for (const role of processes.keys()) await stopProcess(role, 'SIGKILL');
+    for (const role of roles) await stopProcess(role, 'SIGKILL');
     throw error;
   }
 
@@ -128,19 +104,10 @@ export async function startSplit(settings: Record<string, string> = {}): Promise
     token: (principal, ttl = 3600) => signToken(JWT, principal, ttl),
     kill: (role) => stopProcess(role, 'SIGKILL'),
     start,
-    logs: (role) => output[role].join(''),
+    logs: (role) => runs[role].map((run) => run.output()).join(''),
     dispose: async () => {
-      await Promise.all([...processes.keys()].map((role) => stopProcess(role, 'SIGTERM')));
-      const admin = await openMysqlAdmin(services.mysqlAdminUrl);
-      try {
-        for (const module of ['product', 'order']) {
-          await admin.execute(`drop database if exists e2e_${module}_${suffix}`);
-          for (const host of ['%', 'localhost'])
-            await admin.execute(`drop user if exists ?@?`, [`e2e_${module}_${suffix}`, host]);
-        }
-      } finally {
-        await admin.close();
-      }
+      await Promise.all(roles.map((role) => stopProcess(role, 'SIGTERM')));
+      await dropAccounts(services.mysqlAdminUrl, [productAccount, orderAccount]);
       await deleteNamespace(services.kafkaBrokers, namespace);
       rmSync(dataDir, { recursive: true, force: true });
     },

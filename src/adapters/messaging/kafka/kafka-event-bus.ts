@@ -20,6 +20,7 @@ import {
   toKafkaMessage,
 } from './kafka-messages.ts';
 import { type EnsureTopicsOptions, ensureTopics } from './kafka-topics.ts';
+import { KafkaUnavailable } from './kafka-unavailable.ts';
 
 export interface KafkaConsumerSettings {
   /** At least the broker's group.min.session.timeout.ms (6 s by default). */
@@ -136,7 +137,7 @@ export class KafkaEventBus implements EventBus {
     this.#state = 'starting';
     if (this.#topics) {
       const report = await ensureTopics(this.#brokers, this.#logger, this.#topics);
-      if (report.errors.length > 0) throw new Error(`kafka topics are not as required: ${report.errors.join('; ')}`);
+      if (report.errors.length > 0) throw new KafkaUnavailable('topics', this.#brokers, report.errors.join('; '));
     }
     await this.#publisher.connect();
     await Promise.all([...this.#groups].map(([group, subscriptions]) => this.#startConsumer(group, subscriptions)));

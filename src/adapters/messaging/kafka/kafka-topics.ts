@@ -4,6 +4,7 @@ import { deadLetterTopic } from '../../../shared/messaging/event-bus.port.ts';
 import { TOPICS } from '../../../shared/messaging/event-envelope.ts';
 import { sleep } from '../retry-policy.ts';
 import { createKafkaClient } from './kafka-client.ts';
+import { brokerUnreachable } from './kafka-unavailable.ts';
 
 export interface EnsureTopicsOptions {
   partitions: number;
@@ -40,8 +41,12 @@ export async function ensureTopics(
   }: EnsureTopicsOptions,
 ): Promise<TopicsReport> {
   const names = [...new Set(topics.flatMap((topic) => [topic, deadLetterTopic(topic)]))].map((t) => namespace + t);
-  const admin = createKafkaClient({ brokers, clientId, logger }).admin();
-  await admin.connect();
+  const admin = createKafkaClient({ brokers, clientId, logger: demoted(logger) }).admin();
+  try {
+    await admin.connect();
+  } catch (error) {
+    throw brokerUnreachable(error, brokers);
+  }
   try {
     const existing = new Set(await admin.listTopics());
     const missing = names.filter((name) => !existing.has(name));
@@ -71,6 +76,15 @@ export async function ensureTopics(
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * The admin client's failures surface as what ensureTopics throws or reports; kafkajs's own line per
+ * connection retry would only repeat that, a dozen times, so it is kept for debugging.
+ */
+function demoted(logger: Logger): Logger {
+  const debug = (message: string, meta?: Record<string, unknown>) => logger.debug(message, meta);
+  return { info: (message, meta) => logger.info(message, meta), warn: debug, error: debug, debug };
 }
 
 /**

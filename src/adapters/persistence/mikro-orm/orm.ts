@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { MikroORM, Options } from '@mikro-orm/core';
 import { type Migration, Migrator } from '@mikro-orm/migrations';
 import type { Logger } from '../../../shared/logger.port.ts';
+import { databaseUnavailable } from './database-unavailable.ts';
 
 export type Storage = 'sqlite' | 'mysql';
 
@@ -57,17 +58,29 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
   return openMysql({ ...common, ...mysqlConnection(options.location, options.tls), poolSize: options.poolSize });
 }
 
-/** A MySQL/MariaDB connection through @mikro-orm/mysql (mysql2 underneath). */
-export async function openMysql(options: Partial<Options> & { poolSize?: number | undefined }): Promise<MikroORM> {
+/**
+ * A MySQL/MariaDB connection through @mikro-orm/mysql (mysql2 underneath), tried once before it is returned:
+ * MikroORM connects lazily, and a wrong password or a stopped server would otherwise surface in whatever
+ * query comes first as a bare driver error. Fails with a DatabaseUnavailable saying why.
+ */
+export async function openMysql(
+  options: Partial<Options> & { clientUrl: string; poolSize?: number | undefined },
+): Promise<MikroORM> {
   const { poolSize, ...rest } = options;
   const { MikroORM: MySqlOrm } = await import('@mikro-orm/mysql');
-  const orm = await MySqlOrm.init({
+  const orm = (await MySqlOrm.init({
     ...rest,
     pool: { min: 0, max: poolSize ?? 10 },
     // Dates are stored as UTC datetime(3); mysql2 hands them back as strings MikroORM parses as UTC.
     forceUtcTimezone: true,
-  } as Options);
-  return orm as unknown as MikroORM;
+  } as Options)) as unknown as MikroORM;
+  try {
+    await orm.em.getConnection().execute('select 1');
+  } catch (error) {
+    await orm.close().catch(() => {});
+    throw databaseUnavailable(error, rest.clientUrl, rest.dbName);
+  }
+  return orm;
 }
 
 /**
@@ -78,7 +91,7 @@ export async function openMysql(options: Partial<Options> & { poolSize?: number 
  * Explicit `tls` options are merged over these (e.g. a client certificate, or rejectUnauthorized).
  * Anything else in the query is refused, so a typo cannot silently turn TLS off.
  */
-export function mysqlConnection(location: string, tls?: MysqlTlsOptions): Partial<Options> {
+export function mysqlConnection(location: string, tls?: MysqlTlsOptions): Partial<Options> & { clientUrl: string } {
   const url = new URL(location);
   let ssl: MysqlTlsOptions | undefined;
   for (const [key, value] of url.searchParams) {
