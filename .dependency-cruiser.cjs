@@ -50,6 +50,28 @@ module.exports = {
       to: { path: '^src/modules/(order|product)/contract\\.ts$', pathNot: '^src/modules/$1/' },
     },
     {
+      name: 'bootstrap-is-the-top',
+      comment:
+        'bootstrap composes the running system; nothing it composes may reach back into it (config, roles, CLI).',
+      severity: 'error',
+      from: { path: '^src/(adapters|edge|modules|shared)/' },
+      to: { path: '^src/bootstrap/' },
+    },
+    {
+      name: 'adapters-implement-ports-only',
+      comment: 'An adapter implements a port; it never reaches into the modules past their ports and contracts.',
+      severity: 'error',
+      from: { path: '^src/adapters/' },
+      to: { path: '^src/modules/[^/]+/(http|messaging)/|\\.module\\.ts$' },
+    },
+    {
+      name: 'modules-do-not-know-the-gateway',
+      comment: 'The gateway is edge plumbing in front of the services; no module depends on it.',
+      severity: 'error',
+      from: { path: '^src/(modules|adapters|shared)/' },
+      to: { path: '^src/edge/gateway/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { signToken } from '../src/adapters/http/auth.ts';
+import { signToken } from '../src/edge/http/auth.ts';
 import { freePort } from '../test/support/ports.ts';
 import { BENCH_JWT, BENCH_SECRET, untilOk } from './platform.ts';
 
@@ -28,6 +28,8 @@ export interface GatewayBenchOptions {
   rounds: number;
   /** Where the gateway's CPU profile goes (none: not profiled). */
   cpuProfDir?: string | undefined;
+  /** Another revision's gateway, measured beside this tree's as one more target (see baseline.ts). */
+  baseline?: { label: string; dir: string } | undefined;
 }
 
 interface Figure {
@@ -43,8 +45,9 @@ interface Figure {
 
 const children: ChildProcess[] = [];
 
-function start(command: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+function start(command: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = '.'): ChildProcess {
   const child = spawn(command, args, {
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -52,12 +55,20 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Ch
   return child;
 }
 
-function startRole(role: string, port: number, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): ChildProcess {
-  return start(process.execPath, [...nodeArgs, 'bin/hexashop.js', 'start', '--role', role, '--port', String(port)], {
-    HEXASHOP_JWT_SECRET: BENCH_SECRET,
-    HEXASHOP_LOG_LEVEL: 'warn',
-    ...env,
-  });
+function startRole(
+  role: string,
+  port: number,
+  env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = [],
+  codeDir = '.',
+): ChildProcess {
+  const args = [...nodeArgs, 'bin/hexashop.js', 'start', '--role', role, '--port', String(port)];
+  return start(
+    process.execPath,
+    args,
+    { HEXASHOP_JWT_SECRET: BENCH_SECRET, HEXASHOP_LOG_LEVEL: 'warn', ...env },
+    codeDir,
+  );
 }
 
 const ready = untilOk;
@@ -157,16 +168,15 @@ const median = (figures: Figure[]) =>
 export async function benchGateway(options: GatewayBenchOptions): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hexashop-bench-gw-'));
   const nginxPrefix = join(dataDir, 'nginx');
-  const [productPort, gatewayPort, nginxPort, floorPort] = (await Promise.all([1, 2, 3, 4].map(() => freePort()))) as [
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [productPort, gatewayPort, nginxPort, floorPort, baselinePort] = (await Promise.all(
+    [1, 2, 3, 4, 5].map(() => freePort()),
+  )) as [number, number, number, number, number];
   const productUrl = `http://127.0.0.1:${productPort}`;
-  const targets = {
+  const baselineTarget = options.baseline ? `gateway ${options.baseline.label}` : undefined;
+  const targets: Record<string, string> = {
     direct: productUrl,
     gateway: `http://127.0.0.1:${gatewayPort}`,
+    ...(baselineTarget ? { [baselineTarget]: `http://127.0.0.1:${baselinePort}` } : {}),
     nginx: `http://127.0.0.1:${nginxPort}`,
     'node floor': `http://127.0.0.1:${floorPort}`,
   };
@@ -177,23 +187,28 @@ export async function benchGateway(options: GatewayBenchOptions): Promise<void> 
       HEXASHOP_DATA_DIR: dataDir,
     });
     await ready(`${productUrl}/health/ready`);
+    const gatewayEnv = {
+      HEXASHOP_BUS: 'in-process',
+      HEXASHOP_DATA_DIR: dataDir,
+      HEXASHOP_PRODUCT_UPSTREAMS: productUrl,
+      HEXASHOP_ORDER_UPSTREAMS: productUrl,
+      // Rate limiting stays mounted (it is part of the cost), with budgets this load cannot spend.
+      HEXASHOP_RATE_LIMIT_READ: '1000000000',
+      HEXASHOP_RATE_LIMIT_WRITE: '1000000000',
+    };
     const gateway = startRole(
       'gateway',
       gatewayPort,
-      {
-        HEXASHOP_BUS: 'in-process',
-        HEXASHOP_DATA_DIR: dataDir,
-        HEXASHOP_PRODUCT_UPSTREAMS: productUrl,
-        HEXASHOP_ORDER_UPSTREAMS: productUrl,
-        // Rate limiting stays mounted (it is part of the cost), with budgets this load cannot spend.
-        HEXASHOP_RATE_LIMIT_READ: '1000000000',
-        HEXASHOP_RATE_LIMIT_WRITE: '1000000000',
-      },
+      gatewayEnv,
       options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [],
     );
+    const baseline = options.baseline
+      ? startRole('gateway', baselinePort, gatewayEnv, [], options.baseline.dir)
+      : undefined;
     const nginx = startNginx(nginxPrefix, nginxPort, productPort);
     const floor = start(process.execPath, ['bench/floor-proxy.ts', String(floorPort), productUrl]);
     await ready(`${targets.gateway}/health/ready`);
+    if (baselineTarget) await ready(`${targets[baselineTarget]}/health/ready`);
     await ready(`${targets.nginx}/health/live`);
     await ready(`${targets['node floor']}/health/live`);
 
@@ -210,18 +225,19 @@ export async function benchGateway(options: GatewayBenchOptions): Promise<void> 
       if (status !== 200) throw new Error(`${url}${path} answered ${status}`);
     }
 
-    const processes = {
+    const processes: Record<string, Record<string, ChildProcess>> = {
       direct: { product },
       gateway: { product, gateway },
+      ...(baselineTarget && baseline ? { [baselineTarget]: { product, gateway: baseline } } : {}),
       nginx: { product, nginx },
       'node floor': { product, 'node floor': floor },
     };
-    const names = Object.keys(targets) as (keyof typeof targets)[];
-    const rounds = Object.fromEntries(names.map((t) => [t, [] as Figure[]])) as Record<keyof typeof targets, Figure[]>;
+    const names = Object.keys(targets);
+    const rounds = Object.fromEntries(names.map((t) => [t, [] as Figure[]]));
     for (let round = 0; round < options.rounds; round++) {
       for (const target of names) {
-        const figure = await measure(target, targets[target], path, processes[target], options);
-        rounds[target].push(figure);
+        const figure = await measure(target, targets[target]!, path, processes[target]!, options);
+        rounds[target]!.push(figure);
         console.error(`round ${round + 1} ${target}: ${figure.requestsPerSecond} req/s, p99 ${figure.p99} ms`);
       }
     }
@@ -251,6 +267,7 @@ export async function benchGateway(options: GatewayBenchOptions): Promise<void> 
     ratio('node floor', 'nginx');
     ratio('gateway', 'node floor');
     ratio('gateway', 'direct');
+    if (baselineTarget) ratio('gateway', baselineTarget);
   } finally {
     await Promise.all(
       children.map(

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { signToken } from '../src/adapters/http/auth.ts';
+import { signToken } from '../src/edge/http/auth.ts';
 
 export interface Platform {
   url: string;

@@ -9,6 +9,7 @@
  *   npm run bench -- --scenarios sync --baseline HEAD~3 --rounds 3
  *                                          # before and after in one run: the baseline revision's code and
  *                                          # this tree's take turns, round by round; medians are compared
+ *   npm run bench -- --target gateway --baseline HEAD~3   # the baseline's gateway is one more target
  */
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -136,11 +137,20 @@ async function main() {
   }
 }
 
-if (values.target === 'gateway')
-  await benchGateway({
-    duration,
-    connections,
-    rounds: Number(values.rounds ?? 3),
-    cpuProfDir: values['cpu-prof'],
-  });
+async function gatewayBench() {
+  const baseline = values.baseline ? checkoutBaseline(values.baseline) : undefined;
+  try {
+    await benchGateway({
+      duration,
+      connections,
+      rounds: Number(values.rounds ?? 3),
+      cpuProfDir: values['cpu-prof'],
+      baseline: baseline && { label: baseline.label, dir: baseline.dir },
+    });
+  } finally {
+    baseline?.remove();
+  }
+}
+
+if (values.target === 'gateway') await gatewayBench();
 else await main();

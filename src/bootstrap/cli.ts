@@ -1,11 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { signToken } from '../adapters/http/auth.ts';
+import { signToken } from '../edge/http/auth.ts';
 import { setupMysql } from '../adapters/persistence/mikro-orm/mysql-setup.ts';
 import { migrate } from '../adapters/persistence/mikro-orm/orm.ts';
 import type { Config } from './config.schema.ts';
 import { ConfigError, loadConfig, redact } from './config.ts';
 import { ensureKafkaTopics, type ModuleName, openModuleDatabase } from './infrastructure.ts';
-import { createLogger } from './logger.ts';
+import { createLogger } from '../adapters/logging/winston-logger.ts';
 import { startRole } from './roles.ts';
 import { SETTINGS } from './settings.ts';
 import { jwtSettings } from './signing-key.ts';

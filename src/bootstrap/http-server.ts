@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type RequestListener, type Server } f
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
-import { sendProblem } from '../adapters/http/problem.ts';
+import { sendProblem } from '../edge/http/problem.ts';
 import type { Logger } from '../shared/logger.port.ts';
 import type { Config } from './config.schema.ts';
 

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
 import { Container } from 'inversify';
-import { HttpMetrics } from '../adapters/http/metrics.ts';
-import { createRateLimits } from '../adapters/http/rate-limit.ts';
+import { HttpMetrics } from '../edge/http/metrics.ts';
+import { createRateLimits } from '../edge/http/rate-limit.ts';
 import { redisProblem } from '../adapters/cache/redis/redis-client.ts';
 import { InProcessEventBus } from '../adapters/messaging/in-process/in-process-event-bus.ts';
-import { HttpProductCatalog } from '../adapters/http-client/http-product-catalog.ts';
-import { createGateway, type Gateway } from '../modules/gateway/gateway.router.ts';
-import { InProcessProductCatalog } from '../adapters/in-process/in-process-product-catalog.ts';
+import { HttpProductCatalog } from '../adapters/product-catalog/http-product-catalog.ts';
+import { createGateway, type Gateway } from '../edge/gateway/gateway.router.ts';
+import { InProcessProductCatalog } from '../adapters/product-catalog/in-process-product-catalog.ts';
 import type { OutboxRelay } from '../adapters/messaging/outbox-relay.ts';
 import { MikroOrmOrderPersistence } from '../adapters/persistence/mikro-orm/order/mikro-orm-order-persistence.ts';
 import { MikroOrmProductPersistence } from '../adapters/persistence/mikro-orm/product/mikro-orm-product-persistence.ts';
@@ -19,7 +19,7 @@ import type { Logger } from '../shared/logger.port.ts';
 import type { EventBus, Subscription } from '../shared/messaging/event-bus.port.ts';
 import { Tokens } from '../shared/tokens.ts';
 import type { Config } from './config.schema.ts';
-import { createHttpApp, type ReadinessCheck } from './http-app.ts';
+import { createHttpApp, type ReadinessCheck } from '../edge/http-app.ts';
 import { serveHttp } from './http-server.ts';
 import { createCache, createEventBus, createRedis, moduleStorage } from './infrastructure.ts';
 import { Lifecycle } from './lifecycle.ts';
@@ -92,7 +92,8 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
     relays.push(productStorage.relay);
     readiness.push({ name: 'product-db', check: productStorage.ping });
     api['/products'] = container.get<Router>(ProductTokens.Router);
-    internal['/reservations'] = container.get<Router>(ProductTokens.ReservationRouter);
+    // Only for the order service in another process; in one process the order module calls the facade.
+    if (!modules.order) internal['/reservations'] = container.get<Router>(ProductTokens.ReservationRouter);
     subscriptions.push(...container.get<Subscription[]>(ProductTokens.Subscriptions));
   }
 
@@ -161,7 +162,7 @@ async function compose(config: Config, logger: Logger, lifecycle: Lifecycle): Pr
     api,
     internal,
     gateway,
-    apiGuard: rateLimits?.guard,
+    rateLimit: rateLimits?.guard,
     apiKeys: config.apiKeys,
     trustProxyHops: config.trustProxyHops,
   });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { JwtSettings } from '../adapters/http/auth.ts';
+import type { JwtSettings } from '../edge/http/auth.ts';
 import type { Config } from './config.schema.ts';
 import { ConfigError } from './config.ts';
 

@@ -2,10 +2,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { expect } from 'chai';
 import express from 'express';
-import { HttpProductCatalog, ProductServiceErrors } from '../../src/adapters/http-client/http-product-catalog.ts';
-import { verifyToken } from '../../src/adapters/http/auth.ts';
-import { parseTraceparent, traceContext } from '../../src/adapters/http/trace-context.ts';
-import { InProcessProductCatalog } from '../../src/adapters/in-process/in-process-product-catalog.ts';
+import { HttpProductCatalog, ProductServiceErrors } from '../../src/adapters/product-catalog/http-product-catalog.ts';
+import { verifyToken } from '../../src/edge/http/auth.ts';
+import { continueTrace, parseTraceparent } from '../../src/edge/http/trace-context.ts';
+import { InProcessProductCatalog } from '../../src/adapters/product-catalog/in-process-product-catalog.ts';
 import { createProduct } from '../../src/modules/product/application/use-cases/create-product.use-case.ts';
 import type { ProductPorts } from '../../src/modules/product/application/ports/product-ports.ts';
 import type { NewProduct } from '../../src/modules/product/domain/product.ts';
@@ -207,13 +207,12 @@ describe('HttpProductCatalog over HTTP', function () {
   it('continues the trace of the request it serves', async () => {
     const fake = await fakeService((res) => void res.status(204).end());
     const catalog = new HttpProductCatalog({ baseUrl: fake.url, jwt });
-    const app = express();
-    app.use(traceContext);
-    app.post('/cancel', async (_req, res) => {
-      await catalog.release(newId(), 'corr-trace');
-      res.status(204).end();
-    });
-    const front = await listen(app);
+    const front = await listen((req, res) =>
+      continueTrace(req, res, async () => {
+        await catalog.release(newId(), 'corr-trace');
+        res.writeHead(204).end();
+      }),
+    );
     try {
       const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
       const r = await call(front.url, 'POST', '/cancel', {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { MemoryStore, type ClientRateLimitInfo, type Options } from 'express-rate-limit';
 import { Redis } from 'ioredis';
 import { connectRedis } from '../../src/adapters/cache/redis/redis-client.ts';
-import { RedisSyncedStore, type RedisSyncedStoreOptions } from '../../src/adapters/http/redis-synced-store.ts';
+import { RedisSyncedStore, type RedisSyncedStoreOptions } from '../../src/edge/http/redis-synced-store.ts';
 import { newId } from '../../src/shared/id.ts';
 import { silentLogger } from '../../src/shared/logger.port.ts';
 import { eventually } from '../support/http.ts';

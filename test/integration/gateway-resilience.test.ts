@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { signToken } from '../../src/adapters/http/auth.ts';
-import { HttpMetrics } from '../../src/adapters/http/metrics.ts';
-import { createHttpApp } from '../../src/bootstrap/http-app.ts';
-import { createGateway, type Gateway, type GatewayOptions } from '../../src/modules/gateway/gateway.router.ts';
-import type { InstanceSnapshot } from '../../src/modules/gateway/upstream-instance.ts';
+import { signToken } from '../../src/edge/http/auth.ts';
+import { HttpMetrics } from '../../src/edge/http/metrics.ts';
+import { createHttpApp } from '../../src/edge/http-app.ts';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/edge/gateway/gateway.router.ts';
+import type { InstanceSnapshot } from '../../src/edge/gateway/upstream-instance.ts';
 import { silentLogger } from '../../src/shared/logger.port.ts';
 import { call, eventually } from '../support/http.ts';
 import { closedPort, listen, type TestServer, testJwt } from '../support/product-service.ts';

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Principal, signToken } from '../../src/adapters/http/auth.ts';
+import { type Principal, signToken } from '../../src/edge/http/auth.ts';
 import { loadConfig } from '../../src/bootstrap/config.ts';
-import { createLogger } from '../../src/bootstrap/logger.ts';
+import { createLogger } from '../../src/adapters/logging/winston-logger.ts';
 import { type RunningRole, startRole } from '../../src/bootstrap/roles.ts';
 import { jwtSettings } from '../../src/bootstrap/signing-key.ts';
 

@@ -1,7 +1,7 @@
 /**
  * A product service for tests of the order side's HTTP adapters: the real product use cases on an in-memory
- * product_db, behind the internal reservation API with the app-level middleware it relies on (request id,
- * JSON body, authentication, problem+json), on a random port.
+ * product_db, behind the internal reservation API and the real edge in front of it (request id, credentials,
+ * JSON body, problem+json), on a random port.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type RequestListener, type Server } from 'node:http';
@@ -9,10 +9,9 @@ import type { AddressInfo } from 'node:net';
 import express, { type Router } from 'express';
 import { Container } from 'inversify';
 import { MemoryCache } from '../../src/adapters/cache/memory/memory-cache.ts';
-import { authenticate, type JwtSettings, type Principal, signToken } from '../../src/adapters/http/auth.ts';
-import { jsonBody } from '../../src/adapters/http/json-body.ts';
-import { errorHandler, sendProblem } from '../../src/adapters/http/problem.ts';
-import { requestContext } from '../../src/adapters/http/request-context.ts';
+import { type JwtSettings, type Principal, signToken } from '../../src/edge/http/auth.ts';
+import { HttpMetrics } from '../../src/edge/http/metrics.ts';
+import { createHttpApp } from '../../src/edge/http-app.ts';
 import { InMemoryProductPersistence } from '../../src/adapters/persistence/in-memory/in-memory-product-persistence.ts';
 import type { ProductPorts } from '../../src/modules/product/application/ports/product-ports.ts';
 import type { ProductFacade } from '../../src/modules/product/contract.ts';
@@ -81,11 +80,16 @@ export async function startProductService(
   jwt: JwtSettings = testJwt(),
   deps: ProductPorts = productDependencies(),
 ): Promise<TestProductService> {
-  const app = express();
-  app.use(requestContext, ...jsonBody(1024 * 1024), authenticate(jwt));
-  app.use('/internal/v1/reservations', productModuleOn(deps).get<Router>(ProductTokens.ReservationRouter));
-  app.use((req, res) => sendProblem(res, 404, 'ROUTE_NOT_FOUND', `no route for ${req.method} ${req.path}`));
-  app.use(errorHandler(silentLogger));
+  // The real edge in front of the product module's internal API, as the product role serves it.
+  const app = createHttpApp({
+    logger: silentLogger,
+    metrics: new HttpMetrics('product'),
+    jwt,
+    bodyLimit: 1024 * 1024,
+    readiness: [],
+    api: {},
+    internal: { '/reservations': productModuleOn(deps).get<Router>(ProductTokens.ReservationRouter) },
+  });
   const server = await listen(app);
   return { ...server, deps, jwt, token: (principal, ttl = 600) => signToken(jwt, principal, ttl) };
 }

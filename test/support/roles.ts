@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
-import { type Principal, signToken } from '../../src/adapters/http/auth.ts';
+import { type Principal, signToken } from '../../src/edge/http/auth.ts';
 import { loadConfig } from '../../src/bootstrap/config.ts';
 import { type RunningRole, startRole } from '../../src/bootstrap/roles.ts';
 import { jwtSettings } from '../../src/bootstrap/signing-key.ts';

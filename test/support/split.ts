@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Principal, signToken } from '../../src/adapters/http/auth.ts';
+import { type Principal, signToken } from '../../src/edge/http/auth.ts';
 import { hexashop, type RoleProcess, spawnRole } from './cli.ts';
 import { deleteNamespace } from './kafka.ts';
 import { freePort } from './ports.ts';

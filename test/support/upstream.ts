@@ -12,7 +12,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import { sendProblem } from '../../src/adapters/http/problem.ts';
+import { sendProblem } from '../../src/edge/http/problem.ts';
 
 export type UpstreamMode = 'ok' | 'fail' | 'crash' | 'unready';
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
-import { requireRole } from '../../../adapters/http/auth.ts';
-import { PathId } from '../../../adapters/http/common-schemas.ts';
-import { HttpProblem } from '../../../adapters/http/problem.ts';
-import { parse } from '../../../adapters/http/validate.ts';
+import { requireRole } from '../../../edge/http/auth.ts';
+import { PathId } from '../../../edge/http/common-schemas.ts';
+import { HttpProblem } from '../../../edge/http/problem.ts';
+import { parse } from '../../../edge/http/validate.ts';
 import type { PlacementMode } from '../application/ports/order-persistence.port.ts';
 import type { Actor } from '../application/actor.ts';
 import type { OrderProps } from '../domain/order.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PageQuery, Uuid } from '../../../adapters/http/common-schemas.ts';
+import { PageQuery, Uuid } from '../../../edge/http/common-schemas.ts';
 import { MAX_ITEMS, MAX_QUANTITY } from '../domain/order.ts';
 
 export const PlaceOrderBody = z

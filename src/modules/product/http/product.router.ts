@@ -1,7 +1,7 @@
 import { Router } from 'express';
-import { requireRole } from '../../../adapters/http/auth.ts';
-import { PathId } from '../../../adapters/http/common-schemas.ts';
-import { parse } from '../../../adapters/http/validate.ts';
+import { requireRole } from '../../../edge/http/auth.ts';
+import { PathId } from '../../../edge/http/common-schemas.ts';
+import { parse } from '../../../edge/http/validate.ts';
 import type { ProductUseCases } from '../application/product-use-cases.ts';
 import type { ProductProps } from '../domain/product.ts';
 import { CreateProductBody, IfMatch, ListProductsQuery, UpdateProductBody } from './product.schemas.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PageQuery } from '../../../adapters/http/common-schemas.ts';
+import { PageQuery } from '../../../edge/http/common-schemas.ts';
 
 const name = z.string().trim().min(1).max(200);
 const description = z.string().max(5000);

@@ -1,6 +1,6 @@
 import { Router } from 'express';
-import { requireRole } from '../../../adapters/http/auth.ts';
-import { parse } from '../../../adapters/http/validate.ts';
+import { requireRole } from '../../../edge/http/auth.ts';
+import { parse } from '../../../edge/http/validate.ts';
 import type { ProductFacade } from '../contract.ts';
 import { OrderIdPath, ReserveBody } from './reservation.schemas.ts';
 

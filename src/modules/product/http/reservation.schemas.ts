@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Uuid } from '../../../adapters/http/common-schemas.ts';
+import { Uuid } from '../../../edge/http/common-schemas.ts';
 
 /**
  * The internal reservation API's input. Limits are the product module's own (it trusts no caller): at most

@@ -1,6 +1,7 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import client from 'prom-client';
+import type { Step } from '../pipeline.ts';
 
 type Label = 'method' | 'route' | 'status';
 
@@ -51,22 +52,35 @@ export class HttpMetrics {
     series.latency.observe(seconds);
   }
 
-  middleware(): RequestHandler {
+  readonly #labels = new WeakMap<IncomingMessage, string>();
+
+  /** Names the route of a request no Express router matches (the gateway's proxied routes). */
+  label(req: IncomingMessage, route: string): void {
+    this.#labels.set(req, route);
+  }
+
+  /**
+   * The edge step: records every request once answered, under its route template (e.g.
+   * /api/v1/orders/:id), the label given with `label()`, or `unmatched`: never a raw path.
+   */
+  step(): Step {
     return (req, res, next) => {
-      // The matched route's template (e.g. /api/v1/orders/:id); unmatched paths share one label. It is taken
-      // when the route matches: once an error leaves a router, Express has reset req.baseUrl to the parent's.
+      // The template of the Express route that matched, taken when it matches: once an error leaves a
+      // router, Express has reset req.baseUrl to the parent's.
       let route = 'unmatched';
       let matched: unknown;
+      const express = req as IncomingMessage & { baseUrl?: string };
       Object.defineProperty(req, 'route', {
         configurable: true,
         enumerable: true,
         get: () => matched,
         set: (value: { path?: unknown } | undefined) => {
           matched = value;
-          if (value) route = value.path === '/' && req.baseUrl ? req.baseUrl : `${req.baseUrl}${String(value.path)}`;
+          const base = express.baseUrl ?? '';
+          if (value) route = value.path === '/' && base ? base : `${base}${String(value.path)}`;
         },
       });
-      this.track(res, req.method, () => route);
+      this.track(res, req.method!, () => this.#labels.get(req) ?? route);
       next();
     };
   }

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { hasBody } from '../../adapters/http/json-body.ts';
-import { childTraceparent, currentTraceparent, parseTraceparent } from '../../adapters/http/trace-context.ts';
+import { hasBody } from '../http/json-body.ts';
+import { childTraceparent, currentTraceparent, parseTraceparent } from '../http/trace-context.ts';
 
 /**
  * What a proxy must change in the headers it passes on (RFC 9110 §7.6): hop-by-hop headers stay on their hop,

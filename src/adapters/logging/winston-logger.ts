@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import winston from 'winston';
-import type { Logger } from '../shared/logger.port.ts';
+import type { Logger } from '../../shared/logger.port.ts';
 
 /** What every log line written while handling one request (or one event) carries. */
 export interface LogContext {

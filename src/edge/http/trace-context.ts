@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Step } from '../pipeline.ts';
 
 /**
  * W3C Trace Context (`traceparent`) without a tracing library: enough to keep one trace id across the gateway,
@@ -53,7 +53,8 @@ export const currentTraceparent = (): string | undefined => ambient.getStore();
  * Keeps the caller's traceparent (or starts a trace) for the rest of the request, so outgoing calls made while
  * handling it (e.g. the HTTP product catalog) continue the same trace.
  */
-export const traceContext: RequestHandler = (req, _res, next) => {
-  const given = req.get('traceparent');
-  ambient.run(parseTraceparent(given) ? given!.trim() : childTraceparent(), next);
+export const continueTrace: Step = (req, _res, next) => {
+  const given = req.headers.traceparent;
+  const valid = typeof given === 'string' && parseTraceparent(given) !== null;
+  ambient.run(valid ? given.trim() : childTraceparent(), next);
 };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { RequestHandler } from 'express';
-import { logContext } from '../../bootstrap/logger.ts';
+import { logContext } from '../../adapters/logging/winston-logger.ts';
+import type { Step } from '../pipeline.ts';
 
 const SAFE_ID = /^[\w.:-]{1,128}$/;
 
@@ -26,7 +26,7 @@ export const withRequestId = <T>(id: string, fn: () => T): T =>
  * Assigns the request id (or keeps a well-formed one the caller sent), echoes it, and makes it the
  * correlation id of every log line and every event written while handling the request.
  */
-export const requestContext: RequestHandler = (req, res, next) => {
+export const assignRequestId: Step = (req, res, next) => {
   const id = requestIdOf(req);
   req.id = id;
   res.setHeader('X-Request-Id', id);

@@ -5,6 +5,7 @@ import proxyAddr from 'proxy-addr';
 import { ipKeyGenerator, MemoryStore, rateLimit, type Store } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.port.ts';
+import type { Step } from '../pipeline.ts';
 import { API_KEY_PRINCIPAL } from './auth.ts';
 import { sendProblem } from './problem.ts';
 import { RedisSyncedStore } from './redis-synced-store.ts';
@@ -40,12 +41,9 @@ export interface RateLimitOptions {
   trustProxyHops?: number;
 }
 
-/** Express-style middleware on Node's own request and response (it also runs without Express). */
-export type Guard = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
-
 export interface RateLimits {
-  /** Run after authentication (the limits key on the principal), before the routes. */
-  guard: Guard;
+  /** The edge step: after the credentials are read (the limits key on the principal), before their verdict. */
+  guard: Step;
   /** The stores, for tests and readiness: whether each counts locally because Redis failed. */
   stores: Store[];
   close(): Promise<void>;
@@ -110,8 +108,8 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
   const reads = limiter('read', options.read, stores[0]);
   const writes = limiter('write', options.write, stores[1]);
   // express-rate-limit's middleware is typed for Express, but with our key generator and handler it only
-  // touches Node's own request and response API, so the gateway's Express-free proxy path can run it too.
-  const guard: Guard = (req, res, next) => {
+  // touches Node's own request and response API, so it runs as an edge step before any dispatcher.
+  const guard: Step = (req, res, next) => {
     const kind = READS.has(req.method!) ? 'read' : 'write';
     void (kind === 'read' ? reads : writes)(req as Request, res as Response, (error?: unknown) => {
       if (error === undefined) rateLimitHeaders(req, res, kind, windowMs);

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router } from 'express';
 import type { Registry } from 'prom-client';
-import { requireRole } from '../../adapters/http/auth.ts';
+import { requireRole } from '../http/auth.ts';
 import type { Logger } from '../../shared/logger.port.ts';
 import { DEFAULT_HEALTH_CHECK, type HealthCheckOptions } from './active-health-check.ts';
 import { DEFAULT_EJECTION, type EjectionOptions } from './passive-ejection.ts';
@@ -15,6 +15,7 @@ import {
 } from './upstream-instance.ts';
 import { registerUpstreamMetrics } from './upstream-metrics.ts';
 import { UpstreamPool } from './upstream-pool.ts';
+import { routeOf } from '../http/route-prefix.ts';
 
 /**
  * The gateway role's routing: the public product and order routes go to the instances of their service,
@@ -111,32 +112,4 @@ export function createGateway(options: GatewayOptions): Gateway {
       await Promise.all(pools.map((p) => p.close()));
     },
   };
-}
-
-/**
- * The route whose prefix the target's path starts with, followed by nothing, `/` or `?`; compared without
- * regard to case, as Express routes are (the services behind match the same way). An absolute-form target
- * (`GET http://host/path`) is routed by its path.
- */
-export function routeOf<R extends { prefix: string }>(routes: readonly R[], target: string): R | undefined {
-  const path = target.startsWith('/') ? target : pathOf(target);
-  for (const route of routes) {
-    const end = path.charCodeAt(route.prefix.length);
-    // NaN: the path ends there; 47 '/', 63 '?'.
-    if (
-      (Number.isNaN(end) || end === 47 || end === 63) &&
-      path.slice(0, route.prefix.length).toLowerCase() === route.prefix
-    ) {
-      return route;
-    }
-  }
-  return undefined;
-}
-
-function pathOf(target: string): string {
-  try {
-    return new URL(target).pathname;
-  } catch {
-    return '';
-  }
 }

@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { sendProblem } from '../../adapters/http/problem.ts';
+import { sendProblem } from '../http/problem.ts';
 import type { Logger } from '../../shared/logger.port.ts';
-import { hasBody } from '../../adapters/http/json-body.ts';
+import { hasBody } from '../http/json-body.ts';
 import { setClientResponseHeaders, upstreamRequestHeaders } from './forwarding-headers.ts';
 import { BodyTooLarge, bufferedBody, NO_BODY, streamedBody, type UpstreamBody } from './request-body.ts';
 import {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { routeOf } from '../../../src/modules/gateway/gateway.router.ts';
+import { routeOf } from '../../../src/edge/http/route-prefix.ts';
 
 describe('which proxied route a request target belongs to', () => {
   const routes = [

@@ -86,35 +86,37 @@ export function sendHttpProblem(res: ServerResponse, problem: HttpProblem): void
   sendProblem(res, problem.status, problem.code, problem.message, problem.errors ? { errors: problem.errors } : {});
 }
 
-/** Maps what the layers below threw to RFC 9457 problem+json; unknown errors get a generic 500, never a stack. */
+/**
+ * The one problem mapper: whatever a step of the edge, a router or the proxy threw, answered as RFC 9457
+ * problem+json. Unknown errors get a generic 500, never a stack; an answer already under way is cut off.
+ */
+export function sendError(res: ServerResponse, error: unknown, logger: Logger): void {
+  if (res.headersSent) return void res.destroy();
+  if (error instanceof HttpProblem) return sendHttpProblem(res, error);
+  if (error instanceof DomainError) {
+    const status = STATUS[error.category];
+    if (status === 503) res.setHeader('Retry-After', '5');
+    if (status >= 500) logger.warn('dependency unavailable', { code: error.code, detail: error.message });
+    return sendProblem(res, status, error.code, error.message);
+  }
+  if (isConnectionFailure(error)) {
+    logger.warn('dependency unavailable', { error: describe(error) });
+    res.setHeader('Retry-After', '5');
+    return sendProblem(res, 503, 'DEPENDENCY_UNAVAILABLE', 'a service this request needs is unavailable; retry later');
+  }
+  const parserError = bodyParserProblem(error);
+  if (parserError) return sendProblem(res, parserError.status, parserError.code, parserError.detail);
+  // The router could not percent-decode a path parameter (e.g. /products/%E0%A4%A): the client's mistake.
+  if (error instanceof URIError)
+    return sendProblem(res, 400, 'MALFORMED_PATH', 'the path is not valid percent-encoding');
+  const req = res.req as IncomingMessage | undefined;
+  logger.error('unhandled error', { method: req?.method, path: req?.url?.split('?')[0], error: describe(error) });
+  return sendProblem(res, 500, 'INTERNAL', 'the server could not complete the request');
+}
+
+/** Express's error handler: the same mapper. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: unknown, req, res, _next) => {
-    if (res.headersSent) return void res.destroy();
-    if (error instanceof HttpProblem) return sendHttpProblem(res, error);
-    if (error instanceof DomainError) {
-      const status = STATUS[error.category];
-      if (status === 503) res.set('Retry-After', '5');
-      if (status >= 500) logger.warn('dependency unavailable', { code: error.code, detail: error.message });
-      return sendProblem(res, status, error.code, error.message);
-    }
-    if (isConnectionFailure(error)) {
-      logger.warn('dependency unavailable', { error: describe(error) });
-      res.set('Retry-After', '5');
-      return sendProblem(
-        res,
-        503,
-        'DEPENDENCY_UNAVAILABLE',
-        'a service this request needs is unavailable; retry later',
-      );
-    }
-    const parserError = bodyParserProblem(error);
-    if (parserError) return sendProblem(res, parserError.status, parserError.code, parserError.detail);
-    // The router could not percent-decode a path parameter (e.g. /products/%E0%A4%A): the client's mistake.
-    if (error instanceof URIError)
-      return sendProblem(res, 400, 'MALFORMED_PATH', 'the path is not valid percent-encoding');
-    logger.error('unhandled error', { method: req.method, path: req.path, error: describe(error) });
-    return sendProblem(res, 500, 'INTERNAL', 'the server could not complete the request');
-  };
+  return (error: unknown, _req, res, _next) => sendError(res, error, logger);
 }
 
 /** body-parser reports its failures as errors with a `type`; they are the client's, not ours. */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PassiveEjection } from '../../../src/modules/gateway/passive-ejection.ts';
+import { PassiveEjection } from '../../../src/edge/gateway/passive-ejection.ts';
 
 describe('passive ejection of an upstream instance', () => {
   let now = 0;

@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Step } from '../pipeline.ts';
 import { HttpProblem } from './problem.ts';
 
 /**
@@ -16,7 +16,7 @@ const BAD_ESCAPE = /%(?![0-9a-f]{2})/i;
 const SMUGGLED = /%2f|%5c|%00|\\/i;
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 
-export const requireNormalTarget: RequestHandler = (req, _res, next) => next(targetProblem(req.url) ?? undefined);
+export const normalTarget: Step = (req, _res, next) => next(targetProblem(req.url!) ?? undefined);
 
 /** Why a request target (path and query) is refused, or null when it is in normal form. */
 export function targetProblem(url: string): HttpProblem | null {

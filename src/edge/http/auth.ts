@@ -121,18 +121,11 @@ export class ApiKeyRing {
 const NO_API_KEYS = new ApiKeyRing([]);
 
 /**
- * Reads the principal when credentials are present: a bearer token (`Authorization`) or an API key
- * (`X-API-Key`). Bad credentials are refused even on public routes. Both at once is a 400: they may name
- * different principals, and silently preferring one would hide a client's (or a proxy's) mistake.
+ * Who the request's credentials name (undefined without any): a bearer token (`Authorization`) or an API
+ * key (`X-API-Key`). Throws the 400 or 401 for bad ones: bad credentials are refused even on public routes.
+ * Both at once is a 400: they may name different principals, and silently preferring one would hide a
+ * client's (or a proxy's) mistake.
  */
-export function authenticate(settings: JwtSettings, apiKeys: ApiKeyRing = NO_API_KEYS): RequestHandler {
-  return (req, _res, next) => {
-    req.principal = principalOf(req, settings, apiKeys);
-    next();
-  };
-}
-
-/** Who the request's credentials name (undefined without any); throws the 400 or 401 for bad ones. */
 export function principalOf(
   req: IncomingMessage,
   settings: JwtSettings,

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
 import helmet from 'helmet';
+import type { Step } from '../pipeline.ts';
 
 export type HeaderList = readonly (readonly [name: string, value: string])[];
 
@@ -29,8 +29,8 @@ export function setHeaders(res: ServerResponse, headers: HeaderList): void {
   for (const [name, value] of headers) res.setHeader(name, value);
 }
 
-/** Express middleware setting the precomputed security headers. */
-export function securityHeadersMiddleware(headers: HeaderList): RequestHandler {
+/** The edge step setting the precomputed security headers. */
+export function securityHeadersStep(headers: HeaderList = securityHeaders()): Step {
   return (_req, res, next) => {
     setHeaders(res, headers);
     next();

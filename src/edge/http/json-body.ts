@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import express, { type RequestHandler } from 'express';
+import express from 'express';
 import typeIs from 'type-is';
+import type { Step } from '../pipeline.ts';
 import { HttpProblem } from './problem.ts';
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -30,24 +31,30 @@ const notJson = (req: IncomingMessage) =>
     ? new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'request bodies must be application/json')
     : null;
 
-const requireJson: RequestHandler = (req, _res, next) => next(notJson(req) ?? undefined);
+const requireJson: Step = (req, _res, next) => next(notJson(req) ?? undefined);
 
 /**
- * JSON bodies only, up to the configured size; a body with another media type is refused with 415 on
- * the methods that take one.
+ * The edge steps for a body the module routes read: JSON only (another media type is a 415), parsed, up to
+ * the configured size, without prototype-polluting keys.
  */
-export function jsonBody(limitBytes: number): RequestHandler[] {
+export function jsonBody(limitBytes: number): Step[] {
   const parse = express.json({
     limit: limitBytes,
     strict: true,
     reviver,
     type: JSON_TYPES,
   });
-  const parseJson: RequestHandler = (req, res, next) =>
-    parse(req, res, (error?: unknown) =>
+  // body-parser only reads Node's own request (headers, stream) and sets req.body: it runs before Express.
+  const parseJson: Step = (req, res, next) =>
+    parse(req as express.Request, res as express.Response, (error?: unknown) =>
       next(error instanceof ForbiddenKeyError ? new HttpProblem(400, 'FORBIDDEN_KEY', error.message) : error),
     );
   return [requireJson, parseJson];
+}
+
+/** The edge step for a body the gateway streams to a service: what its headers tell (bodyHeaderProblem). */
+export function declaredBody(limitBytes: number): Step {
+  return (req, _res, next) => next(bodyHeaderProblem(req, limitBytes) ?? undefined);
 }
 
 /**
