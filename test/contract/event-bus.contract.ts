@@ -3,12 +3,26 @@ import { newId } from '../../src/shared/id.ts';
 import type { EventBus } from '../../src/shared/messaging/event-bus.port.ts';
 import type { EventEnvelope } from '../../src/shared/messaging/event-envelope.ts';
 
+/** An event a consumer group gave up on, as the adapter keeps it. */
+export interface ParkedEvent {
+  /** The topic it was published on, as the bus's caller names it. */
+  topic: string;
+  /** The consumer group that gave up, as the bus's caller names it. */
+  group: string;
+  /** Why: the handler's last error, as text. */
+  reason: string;
+  event: EventEnvelope;
+}
+
 export interface BusUnderTest {
   bus: EventBus;
   /** A topic name unique to this test (brokers keep topics between tests). */
   topic: string;
-  /** Dead letters parked for a topic/group so far. */
-  deadLetters(topic: string, group: string): Promise<EventEnvelope[]>;
+  /** Dead letters parked for a topic/group so far, read from the adapter's storage. */
+  deadLetters(topic: string, group: string): Promise<ParkedEvent[]>;
+  /** Stops this bus and makes a new one on the same storage (files, broker, namespace), as a restart does. */
+  reopen(): Promise<BusUnderTest>;
+  /** Stops the bus and removes its storage. */
   dispose(): Promise<void>;
 }
 
@@ -31,10 +45,23 @@ const waitFor = async (condition: () => boolean, timeoutMs = 20_000) => {
   }
 };
 
+/** The dead letters of a group once there are `count` of them (a broker parks asynchronously). */
+const parkedFor = async (t: BusUnderTest, group: string, count: number, timeoutMs = 20_000) => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const parked = await t.deadLetters(t.topic, group);
+    if (parked.length >= count || Date.now() > deadline) return parked;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+const LATE = /cannot subscribe group .+: subscribe before the event bus starts/;
+
 /**
  * What every EventBus adapter must do, whatever carries the events: at-least-once delivery to every
- * group, order per aggregate, retry of a failing handler, and parking (never dropping) a poison event
- * without blocking the events behind it.
+ * group, order per aggregate, retry of a failing handler, parking (never dropping) a poison event
+ * without blocking the events behind it, keeping what it parked across a restart, and refusing a
+ * subscription once started (see EventBus.subscribe for why).
  */
 export function describeEventBusContract(name: string, make: () => Promise<BusUnderTest>) {
   describe(`EventBus contract: ${name}`, function () {
@@ -114,13 +141,46 @@ export function describeEventBusContract(name: string, make: () => Promise<BusUn
       await t.bus.publish(t.topic, [poison, next]);
       await waitFor(() => handled.length > 0);
       expect(handled).to.deep.equal([next.id]);
-      let parked: EventEnvelope[] = [];
-      const deadline = Date.now() + 20_000;
-      while (parked.length === 0 && Date.now() < deadline) {
-        parked = await t.deadLetters(t.topic, 'strict');
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(parked.map((e) => e.id)).to.deep.equal([poison.id]);
+      const parked = await parkedFor(t, 'strict', 1);
+      expect(parked.map((p) => p.event.id)).to.deep.equal([poison.id]);
+    });
+
+    it('keeps a parked event, with its topic, group and reason, for a new bus on the same storage', async () => {
+      const doomed = envelope(newId(), 'Doomed', { n: 1 });
+      t.bus.subscribe({
+        topic: t.topic,
+        group: 'durable',
+        handler: async () => {
+          throw new Error('never works');
+        },
+      });
+      await t.bus.start();
+      await t.bus.publish(t.topic, [doomed]);
+      expect(await parkedFor(t, 'durable', 1)).to.have.length(1);
+
+      t = await t.reopen();
+      const parked = await t.deadLetters(t.topic, 'durable');
+      expect(parked).to.have.length(1);
+      expect(parked[0]).to.deep.include({ topic: t.topic, group: 'durable', event: doomed });
+      expect(parked[0]!.reason).to.include('never works');
+    });
+
+    it('refuses a subscription once started, while its own subscriptions go on', async () => {
+      const early: string[] = [];
+      const late: string[] = [];
+      const subscribeLate = () =>
+        t.bus.subscribe({ topic: t.topic, group: 'late', handler: async (e) => void late.push(e.id) });
+      t.bus.subscribe({ topic: t.topic, group: 'early', handler: async (e) => void early.push(e.id) });
+      const starting = t.bus.start();
+      expect(subscribeLate, 'while starting').to.throw(LATE);
+      await starting;
+      expect(subscribeLate, 'once running').to.throw(LATE);
+      const event = envelope(newId());
+      await t.bus.publish(t.topic, [event]);
+      await waitFor(() => early.includes(event.id));
+      expect(late).to.deep.equal([]);
+      await t.bus.stop();
+      expect(subscribeLate, 'once stopped').to.throw(LATE);
     });
 
     it('hands handlers a copy with the contract envelope', async () => {

@@ -1,41 +1,59 @@
 import type { Logger } from '../../../shared/logger.port.ts';
-import { deadLetterTopic, type EventBus, type Subscription } from '../../../shared/messaging/event-bus.port.ts';
+import {
+  deadLetterTopic,
+  type EventBus,
+  type Subscription,
+  subscribedAfterStart,
+} from '../../../shared/messaging/event-bus.port.ts';
 import type { EventEnvelope } from '../../../shared/messaging/event-envelope.ts';
 import { PARTITIONS } from '../../../shared/messaging/event-envelope.ts';
 import { partitionOf } from '../partition.ts';
 import { backoffMs, defaultRetryPolicy, type RetryPolicy, sleep } from '../retry-policy.ts';
+import { type DeadLetter, type DeadLetterStore, MemoryDeadLetterStore } from './dead-letter-store.ts';
 
-export interface DeadLetter {
-  topic: string;
-  group: string;
-  event: EventEnvelope;
-  error: string;
+export interface InProcessEventBusOptions {
+  /** How a failing handler is retried before its event is parked. */
+  retry?: RetryPolicy;
+  /**
+   * Where parked events are kept. In memory (lost at exit) unless given: a process that publishes real
+   * events passes a durable one, such as a FileDeadLetterStore in its data directory.
+   */
+  deadLetters?: DeadLetterStore;
 }
+
+/** As on Kafka's dead-letter headers: enough to see why, without carrying a whole stack around. */
+const MAX_ERROR_LENGTH = 1_000;
 
 /**
  * The event bus inside one process, behaving as a broker would: every consumer group gets every event,
  * partitioned by aggregate id so one aggregate's events are handled in order; a handler that throws gets
  * the event again after a back-off, and after the last attempt the event is parked as a dead letter
- * (logged in full and kept) while the partition moves on.
+ * (logged in full and kept in the dead-letter store) while the partition moves on.
  *
  * `publish` resolves when every group has finished with the events (handled or parked): the outbox relay
  * marks them published only then, so a crash mid-delivery means redelivery after restart, never loss.
+ * If parking itself fails, `publish` rejects, and so does every delivery queued behind the event in its
+ * partition: the relay delivers them all again, in order, as a Kafka consumer commits nothing past an
+ * event it could not park.
  */
 export class InProcessEventBus implements EventBus {
   readonly #groups = new Map<string, Subscription[]>();
   /** One promise chain per (topic, group, partition): the tail of work queued there. */
   readonly #tails = new Map<string, Promise<void>>();
-  readonly #deadLetters: DeadLetter[] = [];
+  readonly #deadLetters: DeadLetterStore;
   readonly #policy: RetryPolicy;
   readonly #logger: Logger;
+  #started = false;
   #stopped = false;
 
-  constructor(logger: Logger, policy: RetryPolicy = defaultRetryPolicy) {
+  constructor(logger: Logger, options: InProcessEventBusOptions = {}) {
     this.#logger = logger;
-    this.#policy = policy;
+    this.#policy = options.retry ?? defaultRetryPolicy;
+    this.#deadLetters = options.deadLetters ?? new MemoryDeadLetterStore();
   }
 
   subscribe(subscription: Subscription): void {
+    if (this.#started) throw subscribedAfterStart(subscription);
     const list = this.#groups.get(subscription.topic) ?? [];
     if (list.some((s) => s.group === subscription.group)) {
       throw new Error(`group ${subscription.group} already subscribed to ${subscription.topic}`);
@@ -52,30 +70,33 @@ export class InProcessEventBus implements EventBus {
   }
 
   async start(): Promise<void> {
+    this.#started = true;
     this.#stopped = false;
   }
 
   /** Stops taking events and waits for the ones in hand. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    await Promise.all(this.#tails.values());
+    await Promise.allSettled(this.#tails.values());
   }
 
   problem(): string | null {
     return this.#stopped ? 'event bus stopped' : null;
   }
 
-  deadLetters(): readonly DeadLetter[] {
-    return this.#deadLetters;
+  /** Every event parked so far, this run's and (with a durable store) earlier runs'. */
+  deadLetters(): Promise<DeadLetter[]> {
+    return this.#deadLetters.read();
   }
 
   #enqueue(sub: Subscription, event: EventEnvelope, partition: number): Promise<void> {
     const key = `${sub.topic}/${sub.group}/${partition % PARTITIONS}`;
     const next = (this.#tails.get(key) ?? Promise.resolve()).then(() => this.#deliver(sub, event));
     this.#tails.set(key, next);
-    void next.finally(() => {
+    const settled = () => {
       if (this.#tails.get(key) === next) this.#tails.delete(key);
-    });
+    };
+    next.then(settled, settled);
     return next;
   }
 
@@ -85,7 +106,7 @@ export class InProcessEventBus implements EventBus {
         await sub.handler(structuredClone(event));
         return;
       } catch (error) {
-        if (attempt >= this.#policy.maxAttempts) return this.#park(sub, event, error);
+        if (attempt >= this.#policy.maxAttempts) return this.#park(sub, event, error, attempt);
         this.#logger.warn('event handler failed; will retry', {
           topic: sub.topic,
           group: sub.group,
@@ -99,9 +120,22 @@ export class InProcessEventBus implements EventBus {
     }
   }
 
-  #park(sub: Subscription, event: EventEnvelope, error: unknown): void {
-    const letter = { topic: deadLetterTopic(sub.topic), group: sub.group, event, error: String(error) };
-    this.#deadLetters.push(letter);
-    this.#logger.error('event parked on dead-letter topic', { ...letter });
+  async #park(sub: Subscription, event: EventEnvelope, error: unknown, attempts: number): Promise<void> {
+    const letter: DeadLetter = {
+      topic: sub.topic,
+      group: sub.group,
+      error: String(error).slice(0, MAX_ERROR_LENGTH),
+      attempts,
+      parkedAt: new Date().toISOString(),
+      event,
+    };
+    const where = { ...letter, deadLetterTopic: deadLetterTopic(sub.topic) };
+    try {
+      await this.#deadLetters.append(letter);
+    } catch (failure) {
+      this.#logger.error('could not park event; it will be delivered again', { ...where, failure: String(failure) });
+      throw failure;
+    }
+    this.#logger.error('event parked on dead-letter topic', where);
   }
 }

@@ -5,6 +5,7 @@ import {
   type EventBus,
   type EventHandler,
   type Subscription,
+  subscribedAfterStart,
 } from '../../../shared/messaging/event-bus.port.ts';
 import type { EventEnvelope } from '../../../shared/messaging/event-envelope.ts';
 import { backoffMs, defaultRetryPolicy, type RetryPolicy, sleep } from '../retry-policy.ts';
@@ -101,7 +102,7 @@ export class KafkaEventBus implements EventBus {
   }
 
   subscribe(subscription: Subscription): void {
-    if (this.#state !== 'new') throw new Error('subscribe before the event bus starts');
+    if (this.#state !== 'new') throw subscribedAfterStart(subscription);
     const list = this.#groups.get(subscription.group) ?? [];
     if (list.some((s) => s.topic === subscription.topic)) {
       throw new Error(`group ${subscription.group} already subscribed to ${subscription.topic}`);

@@ -2,7 +2,8 @@ import type { EventDraft } from '../../../shared/messaging/make-event.ts';
 import { OrderErrors } from './order.errors.ts';
 import { OrderEventTypes } from './order.events.ts';
 
-export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'REJECTED' | 'CANCELLED';
+export const ORDER_STATUSES = ['PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLED'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export const MAX_ITEMS = 100;
 export const MAX_QUANTITY = 1000;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PageQuery, Uuid } from '../../../edge/http/common-schemas.ts';
-import { MAX_ITEMS, MAX_QUANTITY } from '../domain/order.ts';
+import { MAX_ITEMS, MAX_QUANTITY, ORDER_STATUSES } from '../domain/order.ts';
 
 export const PlaceOrderBody = z
   .object({
@@ -15,9 +15,7 @@ export const PlaceOrderBody = z
   })
   .strict();
 
-export const ListOrdersQuery = z
-  .object({ ...PageQuery, status: z.enum(['PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLED']).optional() })
-  .strict();
+export const ListOrdersQuery = z.object({ ...PageQuery, status: z.enum(ORDER_STATUSES).optional() }).strict();
 
 export const ModeQuery = z.object({ mode: z.enum(['sync', 'async']).optional() }).strict();
 

@@ -3,7 +3,10 @@ import { ProductErrors } from './product.errors.ts';
 import type { ProductSnapshotPayload } from './product.events.ts';
 import { assertSku } from './sku.ts';
 
+/** Limits the domain owns; the HTTP schemas are built from them, so one change moves both. */
 export const MAX_STOCK = 1_000_000_000;
+export const MAX_NAME_LENGTH = 200;
+export const MAX_DESCRIPTION_LENGTH = 5000;
 
 export interface ProductProps {
   id: string;
@@ -76,10 +79,12 @@ export class Product {
     assertSku(p.sku);
     assertPrice(p.priceCents);
     assertCurrency(p.currency);
-    if (p.name.trim().length === 0 || p.name.length > 200) {
-      throw ProductErrors.invalid('name', 'must be 1-200 characters and not blank');
+    if (p.name.trim().length === 0 || p.name.length > MAX_NAME_LENGTH) {
+      throw ProductErrors.invalid('name', `must be 1-${MAX_NAME_LENGTH} characters and not blank`);
     }
-    if (p.description.length > 5000) throw ProductErrors.invalid('description', 'must be at most 5000 characters');
+    if (p.description.length > MAX_DESCRIPTION_LENGTH) {
+      throw ProductErrors.invalid('description', `must be at most ${MAX_DESCRIPTION_LENGTH} characters`);
+    }
     if (!Number.isSafeInteger(p.stock) || p.stock < 0) throw ProductErrors.invalid('stock', 'must be an integer >= 0');
   }
 }

@@ -1,18 +1,22 @@
 import { z } from 'zod';
 import { PageQuery } from '../../../edge/http/common-schemas.ts';
+import { CURRENCY_PATTERN, CURRENCY_RULE, MAX_PRICE_CENTS } from '../domain/money.ts';
+import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH, MAX_STOCK } from '../domain/product.ts';
+import { SKU_PATTERN, SKU_RULE } from '../domain/sku.ts';
 
-const name = z.string().trim().min(1).max(200);
-const description = z.string().max(5000);
-const priceCents = z.number().int().min(0).max(100_000_000_00);
-const stock = z.number().int().min(0).max(1_000_000_000);
+// Built from the domain's own limits and patterns: the edge refuses early what the domain would refuse.
+const name = z.string().trim().min(1).max(MAX_NAME_LENGTH);
+const description = z.string().max(MAX_DESCRIPTION_LENGTH);
+const priceCents = z.number().int().min(0).max(MAX_PRICE_CENTS);
+const stock = z.number().int().min(0).max(MAX_STOCK);
 
 export const CreateProductBody = z
   .object({
-    sku: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"'),
+    sku: z.string().regex(SKU_PATTERN, SKU_RULE),
     name,
     description: description.default(''),
     priceCents,
-    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR'),
+    currency: z.string().regex(CURRENCY_PATTERN, CURRENCY_RULE),
     stock,
   })
   .strict();

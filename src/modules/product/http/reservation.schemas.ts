@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Uuid } from '../../../edge/http/common-schemas.ts';
+import { MAX_STOCK } from '../domain/product.ts';
 
 /**
  * The internal reservation API's input. Limits are the product module's own (it trusts no caller): at most
@@ -9,7 +10,7 @@ export const ReserveBody = z
   .object({
     orderId: Uuid,
     items: z
-      .array(z.object({ productId: Uuid, quantity: z.number().int().min(1).max(1_000_000_000) }).strict())
+      .array(z.object({ productId: Uuid, quantity: z.number().int().min(1).max(MAX_STOCK) }).strict())
       .min(1)
       .max(1000),
   })

@@ -3,7 +3,12 @@ import type { EventEnvelope } from '../../../shared/messaging/event-envelope.ts'
 import type { Cache } from '../../../shared/cache.port.ts';
 import { invalidateProducts } from '../application/product-cache.ts';
 
-const ProductIds = z.object({
+/**
+ * What cache invalidation reads of any product event: the product's `id` (ProductCreated, ProductUpdated,
+ * ProductDeleted) or its reservation's `lines` (StockReserved, StockReleased). Both are optional, so a
+ * renamed field would parse and invalidate nothing: test/contract/integration-events.test.ts guards that.
+ */
+export const ProductIds = z.object({
   id: z.uuid().optional(),
   lines: z.array(z.object({ productId: z.uuid() })).optional(),
 });

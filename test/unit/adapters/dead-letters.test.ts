@@ -1,0 +1,110 @@
+import { appendFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import type { DeadLetter } from '../../../src/adapters/messaging/in-process/dead-letter-store.ts';
+import { FileDeadLetterStore } from '../../../src/adapters/messaging/in-process/file-dead-letter-store.ts';
+import { InProcessEventBus } from '../../../src/adapters/messaging/in-process/in-process-event-bus.ts';
+import { silentLogger } from '../../../src/shared/logger.port.ts';
+import { newId } from '../../../src/shared/id.ts';
+import { envelope } from '../../contract/event-bus.contract.ts';
+
+const letter = (n: number): DeadLetter => ({
+  topic: 'product-events',
+  group: 'order-service',
+  error: `Error: failure ${n}`,
+  attempts: 5,
+  parkedAt: new Date(0).toISOString(),
+  event: envelope(newId(), 'Tested', { n }),
+});
+
+describe('FileDeadLetterStore', () => {
+  let dir: string;
+  let path: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hexashop-dlq-'));
+    path = join(dir, 'nested', 'dead-letters.jsonl');
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('reads nothing before anything was parked', async () => {
+    expect(await new FileDeadLetterStore(path).read()).to.deep.equal([]);
+  });
+
+  it('appends one JSON line per letter, in order, to a file only its owner may read', async () => {
+    const store = new FileDeadLetterStore(path);
+    const letters = Array.from({ length: 20 }, (_, n) => letter(n));
+    await Promise.all(letters.map((l) => store.append(l)));
+    const lines = (await readFile(path, 'utf8')).split('\n');
+    expect(lines.pop()).to.equal('');
+    expect(lines.map((l) => JSON.parse(l))).to.deep.equal(letters);
+    expect(await new FileDeadLetterStore(path).read()).to.deep.equal(letters);
+    expect((await stat(path)).mode & 0o777).to.equal(0o600);
+  });
+
+  it('cuts off a line a crash left unfinished before appending after it', async () => {
+    const [kept, next] = [letter(1), letter(2)];
+    await new FileDeadLetterStore(path).append(kept);
+    await appendFile(path, '{"topic":"product-ev');
+    const reopened = new FileDeadLetterStore(path);
+    expect(await reopened.read(), 'the torn line is not a letter').to.deep.equal([kept]);
+    await reopened.append(next);
+    expect(await reopened.read()).to.deep.equal([kept, next]);
+  });
+
+  it('names the line it cannot read', async () => {
+    const store = new FileDeadLetterStore(path);
+    await store.append(letter(1));
+    await appendFile(path, 'not json\n');
+    try {
+      await store.read();
+      expect.fail('read a corrupt file');
+    } catch (error) {
+      expect((error as Error).message).to.include(`${path}:2 is not a dead letter`);
+    }
+  });
+});
+
+describe('InProcessEventBus parking', () => {
+  const failing = { topic: 't', group: 'g', handler: async () => Promise.reject(new Error('handler fails')) };
+
+  it('keeps the letter with where it came from, who gave up and why', async () => {
+    const bus = new InProcessEventBus(silentLogger, {
+      retry: { maxAttempts: 2, initialBackoffMs: 1, maxBackoffMs: 1 },
+    });
+    bus.subscribe(failing);
+    await bus.start();
+    const event = envelope(newId());
+    await bus.publish('t', [event]);
+    const [parked, ...rest] = await bus.deadLetters();
+    expect(rest).to.deep.equal([]);
+    expect(parked).to.deep.include({ topic: 't', group: 'g', error: 'Error: handler fails', attempts: 2, event });
+  });
+
+  it('fails the publish when it cannot park, so the relay delivers the event again', async () => {
+    const deadLetters = { append: () => Promise.reject(new Error('disk full')), read: async () => [] };
+    const retry = { maxAttempts: 1, initialBackoffMs: 1, maxBackoffMs: 1 };
+    const bus = new InProcessEventBus(silentLogger, { retry, deadLetters });
+    bus.subscribe(failing);
+    await bus.start();
+    // Outside a test runner an unhandled rejection ends the process: none may escape the bus.
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      const aggregate = newId();
+      const first = bus.publish('t', [envelope(aggregate)]);
+      const behind = bus.publish('t', [envelope(aggregate)]);
+      const outcomes = await Promise.allSettled([first, behind]);
+      expect(
+        outcomes.map((o) => o.status),
+        'the event and the one queued behind it',
+      ).to.deep.equal(['rejected', 'rejected']);
+      await bus.stop();
+      await new Promise((r) => setImmediate(r));
+      expect(unhandled).to.deep.equal([]);
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+  });
+});
