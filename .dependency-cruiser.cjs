@@ -65,6 +65,13 @@ module.exports = {
       to: { path: '^src/modules/[^/]+/(http|messaging)/|\\.module\\.ts$' },
     },
     {
+      name: 'adapters-stay-off-the-edge',
+      comment: 'Adapters implement ports; the HTTP edge is a driving side that uses them, never the reverse.',
+      severity: 'error',
+      from: { path: '^src/adapters/' },
+      to: { path: '^src/edge/' },
+    },
+    {
       name: 'modules-do-not-know-the-gateway',
       comment: 'The gateway is edge plumbing in front of the services; no module depends on it.',
       severity: 'error',

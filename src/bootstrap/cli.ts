@@ -4,7 +4,8 @@ import { setupMysql } from '../adapters/persistence/mikro-orm/mysql-setup.ts';
 import { migrate } from '../adapters/persistence/mikro-orm/orm.ts';
 import type { Config } from './config.schema.ts';
 import { ConfigError, loadConfig, redact } from './config.ts';
-import { ensureKafkaTopics, type ModuleName, openModuleDatabase } from './infrastructure.ts';
+import { ensureKafkaTopics, openModuleDatabase } from './infrastructure.ts';
+import { ROLE_TABLE } from './role-table.ts';
 import { createLogger } from '../adapters/logging/winston-logger.ts';
 import { startRole } from './roles.ts';
 import { SETTINGS } from './settings.ts';
@@ -47,9 +48,7 @@ withSettings(program.command('migrate').description("bring the role's databases 
   async (_opts, command: Command) => {
     const config = configFrom(command);
     const logger = createLogger(config.logLevel, config.role);
-    const modules: ModuleName[] =
-      config.role === 'monolith' ? ['product', 'order'] : config.role === 'gateway' ? [] : [config.role];
-    for (const module of modules) {
+    for (const module of ROLE_TABLE[config.role].modules) {
       const orm = await openModuleDatabase(config, module, logger);
       try {
         const applied = await migrate(orm);

@@ -1,7 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
-
-const ROLE_PORTS = { monolith: 8080, gateway: 8080, product: 8081, order: 8082 } as const;
+import { ROLE_NAMES, ROLE_TABLE, type RoleShape } from './role-table.ts';
 
 const urlList = z
   .string()
@@ -56,7 +55,7 @@ const apiKeyList = z.string().transform((text, ctx) => {
 /** The whole configuration, validated once at the edge; everything inside trusts these types. */
 export const ConfigSchema = z
   .object({
-    role: z.enum(['monolith', 'gateway', 'product', 'order']),
+    role: z.enum(ROLE_NAMES),
     mode: z.enum(['sync', 'async']),
     host: z.string().min(1),
     port: z.coerce.number().int().min(0).max(65535).optional(),
@@ -111,13 +110,13 @@ export const ConfigSchema = z
     }
   })
   .transform((c) => {
-    const split = c.role !== 'monolith';
+    const role: RoleShape = ROLE_TABLE[c.role];
     return {
       ...c,
-      port: c.port ?? ROLE_PORTS[c.role],
-      storage: c.storage ?? (split ? 'mysql' : 'sqlite'),
-      bus: c.bus ?? (split ? 'kafka' : 'in-process'),
-      redisUrl: c.redisUrl ?? (split ? 'redis://127.0.0.1:6379' : undefined),
+      port: c.port ?? role.port,
+      storage: c.storage ?? role.storage,
+      bus: c.bus ?? role.bus,
+      redisUrl: c.redisUrl ?? role.redisUrl,
       apiKeys: c.apiKeys ?? [],
     };
   });

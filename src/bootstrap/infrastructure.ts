@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { MemoryCache } from '../adapters/cache/memory/memory-cache.ts';
 import { RedisCache } from '../adapters/cache/redis/redis-cache.ts';
 import { connectRedis } from '../adapters/cache/redis/redis-client.ts';
+import { FileDeadLetterStore } from '../adapters/messaging/in-process/file-dead-letter-store.ts';
 import { InProcessEventBus } from '../adapters/messaging/in-process/in-process-event-bus.ts';
 import { KafkaEventBus } from '../adapters/messaging/kafka/kafka-event-bus.ts';
 import { ensureTopics } from '../adapters/messaging/kafka/kafka-topics.ts';
@@ -22,9 +23,8 @@ import type { Logger } from '../shared/logger.port.ts';
 import type { EventBus } from '../shared/messaging/event-bus.port.ts';
 import type { Config } from './config.schema.ts';
 import type { Lifecycle } from './lifecycle.ts';
+import type { ModuleName } from './role-table.ts';
 import { explainDatabaseFailure, explainKafkaFailure } from './startup-failure.ts';
-
-export type ModuleName = 'product' | 'order';
 
 const MODULE_DATABASES = {
   product: { entities: productEntities, migrations: productMigrations, url: (c: Config) => c.productDbUrl },
@@ -92,7 +92,10 @@ export async function createEventBus(config: Config, logger: Logger, lifecycle: 
           // Created or verified at start-up (never by auto-creation): a role fails fast on a wrong topic.
           topics: kafkaTopicOptions(config),
         })
-      : new InProcessEventBus(logger);
+      : new InProcessEventBus(logger, {
+          // One file per role: the roles started from one checkout share the data dir.
+          deadLetters: new FileDeadLetterStore(join(config.dataDir, `dead-letters.${config.role}.jsonl`)),
+        });
   const bus = config.kafkaNamespace ? new NamespacedEventBus(inner, config.kafkaNamespace) : inner;
   // Stops fetching, lets handlers in hand finish, commits, leaves the groups, then flushes the producer.
   lifecycle.onStop('consumers', 'event-bus', () => bus.stop());

@@ -13,7 +13,8 @@ import { MikroOrmProductPersistence } from '../../src/adapters/persistence/mikro
 import { MikroOrmOutboxStore } from '../../src/adapters/persistence/mikro-orm/shared/mikro-orm-outbox.ts';
 import { OutboxRelayLockSchema } from '../../src/adapters/persistence/mikro-orm/shared/outbox.schema.ts';
 import { loadConfig } from '../../src/bootstrap/config.ts';
-import { type ModuleName, openModuleDatabase } from '../../src/bootstrap/infrastructure.ts';
+import { openModuleDatabase } from '../../src/bootstrap/infrastructure.ts';
+import type { ModuleName } from '../../src/bootstrap/role-table.ts';
 import { newId } from '../../src/shared/id.ts';
 import { silentLogger } from '../../src/shared/logger.port.ts';
 import { envelope } from './event-bus.contract.ts';

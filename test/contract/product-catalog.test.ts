@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { expect } from 'chai';
 import express from 'express';
 import { HttpProductCatalog, ProductServiceErrors } from '../../src/adapters/product-catalog/http-product-catalog.ts';
-import { verifyToken } from '../../src/edge/http/auth.ts';
+import { verifyToken } from '../../src/adapters/auth/jwt.ts';
 import { continueTrace, parseTraceparent } from '../../src/edge/http/trace-context.ts';
 import { InProcessProductCatalog } from '../../src/adapters/product-catalog/in-process-product-catalog.ts';
 import { createProduct } from '../../src/modules/product/application/use-cases/create-product.use-case.ts';

@@ -1,4 +1,4 @@
-/** Starts any role in this process (gateway, product, …) with test settings, and a logger that remembers. */
+/** Starts any role in this process (monolith, gateway, product, …) with test settings, and a logger that remembers. */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,38 +32,51 @@ export function recordingLogger(): Logger & { lines: LogLine[] } {
 export interface TestRole {
   running: RunningRole;
   url: string;
+  dataDir: string;
   logger: ReturnType<typeof recordingLogger>;
   token(principal: Principal, ttlSeconds?: number): string;
+  /** Stops the role; a data dir the harness made is deleted, one the caller gave is kept (restart tests). */
   stop(): Promise<void>;
+  /** The same as stop(), for suites that read better with it. */
+  dispose(): Promise<void>;
 }
 
-/** `settings` are flag values; the role gets a free port, its own data dir, the in-process bus, a shared JWT key. */
-export async function startTestRole(settings: Record<string, unknown>): Promise<TestRole> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'hexashop-role-'));
+export interface TestRoleOptions {
+  /** Start on this data dir (and keep it); default: a new temporary one. */
+  dataDir?: string;
+  /** `development`: no configured key, the one kept in the data dir (as `npm start` does); default: a shared test key. */
+  signingKey?: 'shared' | 'development';
+}
+
+/**
+ * Starts a role in this process with test settings: `settings` are flag values; the role gets a free port,
+ * SQLite in its data dir, the in-process bus, and a logger that remembers.
+ */
+export async function startTestRole(
+  settings: Record<string, unknown>,
+  options: TestRoleOptions = {},
+): Promise<TestRole> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hexashop-role-'));
+  const key = options.signingKey === 'development' ? {} : { jwtSecret: TEST_JWT_SECRET };
   const config = loadConfig({
-    flags: {
-      port: 0,
-      dataDir,
-      storage: 'sqlite',
-      bus: 'in-process',
-      jwtSecret: TEST_JWT_SECRET,
-      logLevel: 'error',
-      ...settings,
-    },
+    flags: { port: 0, dataDir, storage: 'sqlite', bus: 'in-process', logLevel: 'error', ...key, ...settings },
     env: {},
   });
   const logger = recordingLogger();
   const running = await startRole(config, logger);
   const jwt = jwtSettings(config, {});
+  const stop = async () => {
+    await running.stop();
+    if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
   return {
     running,
     url: running.url,
+    dataDir,
     logger,
     token: (principal, ttl = 3600) => signToken(jwt, principal, ttl),
-    stop: async () => {
-      await running.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    stop,
+    dispose: stop,
   };
 }
 

@@ -1,16 +1,8 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import winston from 'winston';
 import type { Logger } from '../../shared/logger.port.ts';
+import { requestScope } from './request-scope.ts';
 
-/** What every log line written while handling one request (or one event) carries. */
-export interface LogContext {
-  requestId: string;
-  correlationId?: string;
-}
-
-export const logContext = new AsyncLocalStorage<LogContext>();
-
-const withContext = winston.format((info) => Object.assign(info, logContext.getStore() ?? {}));
+const withContext = winston.format((info) => Object.assign(info, requestScope.getStore() ?? {}));
 
 const SECRET_FIELDS = /pass(word)?|secret|token|authorization|api[-_]?key/i;
 

@@ -4,8 +4,8 @@ import { z } from 'zod';
 import type { ProductCatalog, ReservationResult } from '../../modules/order/application/ports/product-catalog.port.ts';
 import { DomainError } from '../../shared/domain-error.ts';
 import { type Logger, silentLogger } from '../../shared/logger.port.ts';
-import { type JwtSettings, signToken } from '../../edge/http/auth.ts';
-import { childTraceparent, currentTraceparent } from '../../edge/http/trace-context.ts';
+import { type JwtSettings, signToken } from '../auth/jwt.ts';
+import { childTraceparent, currentTraceparent } from '../tracing/traceparent.ts';
 
 /**
  * The order module's ProductCatalog port over HTTP: the product service's internal reservation API

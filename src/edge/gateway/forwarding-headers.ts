@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { hasBody } from '../http/json-body.ts';
-import { childTraceparent, currentTraceparent, parseTraceparent } from '../http/trace-context.ts';
+import { childTraceparent, currentTraceparent, parseTraceparent } from '../../adapters/tracing/traceparent.ts';
 
 /**
  * What a proxy must change in the headers it passes on (RFC 9110 §7.6): hop-by-hop headers stay on their hop,
@@ -70,7 +70,7 @@ export function upstreamRequestHeaders(req: IncomingMessage): HeaderMap {
   headers['x-request-id'] = req.id;
   if (!parseTraceparent(single(req.headers.traceparent))) {
     // An invalid traceparent invalidates its tracestate too (W3C Trace Context §3.3). The trace is the one
-    // this request is logged under (traceContext started it), else a new one.
+    // this request is logged under (the edge's trace step started it), else a new one.
     delete headers.tracestate;
     headers.traceparent = currentTraceparent() ?? childTraceparent();
   }

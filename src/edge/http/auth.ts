@@ -1,19 +1,18 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
-import jwt from 'jsonwebtoken';
 import { HttpProblem } from './problem.ts';
 
-/** `service` is for calls between the services (e.g. the order service reserving stock); no public route takes it. */
-export type Role = 'admin' | 'customer' | 'service';
+import {
+  API_KEY_PRINCIPAL,
+  type JwtSettings,
+  type Principal,
+  type Role,
+  TokenRefused,
+  verifyToken,
+} from '../../adapters/auth/jwt.ts';
 
-const ROLES: readonly string[] = ['admin', 'customer', 'service'] satisfies Role[];
-const isRole = (value: unknown): value is Role => typeof value === 'string' && ROLES.includes(value);
-
-export interface Principal {
-  id: string;
-  role: Role;
-}
+export { API_KEY_PRINCIPAL, type JwtSettings, type Principal, type Role, signToken } from '../../adapters/auth/jwt.ts';
 
 /** A configured API key: `X-API-Key: <secret>` authenticates as `{ id: 'apikey:<id>', role }`. */
 export interface ApiKey {
@@ -22,61 +21,11 @@ export interface ApiKey {
   secret: string;
 }
 
-/** The id prefix of principals authenticated by an API key; bearer tokens may not claim it. */
-export const API_KEY_PRINCIPAL = 'apikey:';
-
-export interface JwtSettings {
-  secret: string;
-  issuer: string;
-  audience: string;
-}
-
 declare module 'node:http' {
   interface IncomingMessage {
-    /** Who sent the request, once `authenticate` (or the gateway's proxy path) has read its credentials. */
+    /** Who sent the request, once the edge's credentials step has read them. */
     principal?: Principal;
   }
-}
-
-const ALGORITHM = 'HS256';
-const SUBJECT = /^[\w.@:-]{1,128}$/;
-
-export function signToken(settings: JwtSettings, principal: Principal, ttlSeconds: number): string {
-  return jwt.sign({ role: principal.role }, settings.secret, {
-    algorithm: ALGORITHM,
-    subject: principal.id,
-    issuer: settings.issuer,
-    audience: settings.audience,
-    expiresIn: ttlSeconds,
-  });
-}
-
-/**
- * Verifies a bearer token and returns who it names. Fails closed: the algorithm is pinned (so `alg: none`
- * and key-confusion tokens are refused), `exp`, `sub` and a known role are required, issuer and audience
- * must match.
- */
-export function verifyToken(settings: JwtSettings, token: string): Principal {
-  let claims: jwt.JwtPayload;
-  try {
-    const decoded = jwt.verify(token, settings.secret, {
-      algorithms: [ALGORITHM],
-      issuer: settings.issuer,
-      audience: settings.audience,
-      clockTolerance: 5,
-    });
-    if (typeof decoded === 'string') throw new Error('payload is not a JSON object');
-    claims = decoded;
-  } catch (error) {
-    throw unauthorized('invalid_token', `the token was refused: ${(error as Error).message}`);
-  }
-  if (typeof claims.exp !== 'number') throw unauthorized('invalid_token', 'the token has no expiry');
-  if (typeof claims.sub !== 'string' || !SUBJECT.test(claims.sub))
-    throw unauthorized('invalid_token', 'the token has no valid subject');
-  if (claims.sub.startsWith(API_KEY_PRINCIPAL))
-    throw unauthorized('invalid_token', `a token subject may not start with "${API_KEY_PRINCIPAL}"`);
-  if (!isRole(claims.role)) throw unauthorized('invalid_token', 'the token has no known role');
-  return { id: claims.sub, role: claims.role };
 }
 
 function unauthorized(error: string, detail: string) {
@@ -140,7 +89,12 @@ export function principalOf(
   if (header === undefined) return undefined;
   const match = /^Bearer +([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(header);
   if (!match) throw unauthorized('invalid_request', 'Authorization must be "Bearer <JWT>"');
-  return verifyToken(settings, match[1]!);
+  try {
+    return verifyToken(settings, match[1]!);
+  } catch (error) {
+    if (error instanceof TokenRefused) throw unauthorized('invalid_token', error.message);
+    throw error;
+  }
 }
 
 /** Route guard: a principal with one of the roles is required (401 without one, 403 with the wrong one). */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { logContext } from '../../adapters/logging/winston-logger.ts';
+import { requestScope } from '../../adapters/logging/request-scope.ts';
 import type { Step } from '../pipeline.ts';
 
 const SAFE_ID = /^[\w.:-]{1,128}$/;
@@ -20,7 +20,7 @@ export function requestIdOf(req: IncomingMessage): string {
 
 /** Runs `fn` with the request id as the correlation id of every log line and event written meanwhile. */
 export const withRequestId = <T>(id: string, fn: () => T): T =>
-  logContext.run({ requestId: id, correlationId: id }, fn);
+  requestScope.run({ requestId: id, correlationId: id }, fn);
 
 /**
  * Assigns the request id (or keeps a well-formed one the caller sent), echoes it, and makes it the

@@ -1,0 +1,32 @@
+/**
+ * What the composition root's ContainerModules bind for one another, beside the modules' own tokens
+ * (ProductTokens, OrderTokens) and the kernel's (Tokens). Several are multi-bound: every module that has
+ * one adds its own (readiness checks, relays, subscriptions, routes).
+ */
+export const BootTokens = {
+  Config: Symbol.for('Config'),
+  Lifecycle: Symbol.for('Lifecycle'),
+  Jwt: Symbol.for('JwtSettings'),
+  Redis: Symbol.for('Redis'),
+  /** Multi: one per dependency /health/ready checks. */
+  Readiness: Symbol.for('ReadinessCheck'),
+  /** Multi: one outbox relay per module database. */
+  OutboxRelay: Symbol.for('OutboxRelay'),
+  /** Multi: each module's list of event subscriptions. */
+  Subscriptions: Symbol.for('Subscriptions'),
+  /** Multi: `{ path, router }` mounted under /api/v1. */
+  ApiRoute: Symbol.for('ApiRoute'),
+  /** Multi: `{ path, router }` mounted under /internal/v1 (service to service). */
+  InternalRoute: Symbol.for('InternalRoute'),
+  /** Multi: a module database, resolved first so a role that cannot open one fails before anything else. */
+  Database: Symbol.for('Database'),
+  Metrics: Symbol.for('HttpMetrics'),
+  RateLimits: Symbol.for('RateLimits'),
+  Gateway: Symbol.for('Gateway'),
+  HttpApp: Symbol.for('HttpApp'),
+} as const;
+
+export interface Route {
+  path: string;
+  router: import('express').Router;
+}

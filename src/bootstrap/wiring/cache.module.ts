@@ -1,0 +1,35 @@
+import { ContainerModule } from 'inversify';
+import type { Redis } from 'ioredis';
+import { redisProblem } from '../../adapters/cache/redis/redis-client.ts';
+import type { Logger } from '../../shared/logger.port.ts';
+import { Tokens } from '../../shared/tokens.ts';
+import type { Config } from '../config.schema.ts';
+import { createCache, createRedis } from '../infrastructure.ts';
+import type { Lifecycle } from '../lifecycle.ts';
+import type { ReadinessCheck } from '../../edge/http-app.ts';
+import { BootTokens } from './boot-tokens.ts';
+
+/**
+ * The shared Redis connection when one is configured (null: memory), the cache on it, and its readiness
+ * check, which is optional: without Redis the cache is bypassed and rate limits count locally.
+ */
+export const cacheModule = new ContainerModule(({ bind }) => {
+  bind<Redis | null>(BootTokens.Redis)
+    .toResolvedValue(
+      (config: Config, logger: Logger, lifecycle: Lifecycle) => createRedis(config, logger, lifecycle),
+      [BootTokens.Config, Tokens.Logger, BootTokens.Lifecycle],
+    )
+    .inSingletonScope();
+  bind(Tokens.Cache)
+    .toResolvedValue(
+      (config: Config, redis: Redis | null, logger: Logger) => createCache(config, redis, logger),
+      [BootTokens.Config, BootTokens.Redis, Tokens.Logger],
+    )
+    .inSingletonScope();
+  // No Redis, nothing to check (null checks are left out).
+  bind(BootTokens.Readiness).toResolvedValue(
+    (redis: Redis | null): ReadinessCheck | null =>
+      redis ? { name: 'redis', check: () => redisProblem(redis), optional: true } : null,
+    [BootTokens.Redis],
+  );
+});

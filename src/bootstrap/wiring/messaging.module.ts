@@ -1,0 +1,30 @@
+import { ContainerModule } from 'inversify';
+import { InProcessEventBus } from '../../adapters/messaging/in-process/in-process-event-bus.ts';
+import type { Logger } from '../../shared/logger.port.ts';
+import type { EventBus } from '../../shared/messaging/event-bus.port.ts';
+import { Tokens } from '../../shared/tokens.ts';
+import type { Config } from '../config.schema.ts';
+import { createEventBus } from '../infrastructure.ts';
+import type { Lifecycle } from '../lifecycle.ts';
+import { BootTokens } from './boot-tokens.ts';
+
+/** The configured event bus (in-process or Kafka), closed with the consumers, checked by /health/ready. */
+export const eventBusModule = new ContainerModule(({ bind }) => {
+  bind<EventBus>(Tokens.EventBus)
+    .toResolvedValue(
+      (config: Config, logger: Logger, lifecycle: Lifecycle) => createEventBus(config, logger, lifecycle),
+      [BootTokens.Config, Tokens.Logger, BootTokens.Lifecycle],
+    )
+    .inSingletonScope();
+  bind(BootTokens.Readiness).toResolvedValue(
+    (bus: EventBus) => ({ name: 'event-bus', check: async () => bus.problem() }),
+    [Tokens.EventBus],
+  );
+});
+
+/** A role that publishes and consumes nothing (the gateway): an idle bus, no broker connection. */
+export const noEventsModule = new ContainerModule(({ bind }) => {
+  bind<EventBus>(Tokens.EventBus)
+    .toResolvedValue((logger: Logger) => new InProcessEventBus(logger), [Tokens.Logger])
+    .inSingletonScope();
+});
