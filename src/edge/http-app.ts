@@ -1,9 +1,9 @@
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { RequestListener, ServerResponse } from 'node:http';
 import express, { type Router } from 'express';
 import { apiDocs } from './http/api-docs.ts';
 import { type ApiKey, ApiKeyRing, type JwtSettings } from './http/auth.ts';
-import { credentialsVerdict, readCredentials } from './http/credentials.ts';
-import { declaredBody, jsonBody } from './http/json-body.ts';
+import { credentialsVerdict, readCredentials, writesNeedCredentials } from './http/credentials.ts';
+import { declaredBody, deferredJsonBody } from './http/json-body.ts';
 import type { HttpMetrics } from './http/metrics.ts';
 import { errorHandler, sendError, sendProblem } from './http/problem.ts';
 import { assignRequestId } from './http/request-context.ts';
@@ -56,64 +56,69 @@ type Kind = 'open' | 'api' | 'proxied' | 'internal' | 'admin';
  * - one pipeline of steps, in one order, run by one runner for every request whatever answers it: request
  *   id, trace context, security headers, metrics, a target in normal form, then for the API the
  *   credentials, the rate limits (a request with bad credentials spends its IP's budget before its 401),
- *   the credentials' verdict and the body (parsed for the module routes, its headers checked for proxied
- *   ones, which stream it to the services). A failing step answers through the one problem mapper.
+ *   the credentials' verdict, a principal for every write, and the body (read by the module routes after
+ *   their role checks, its headers checked for proxied ones, which stream it to the services). A failing
+ *   step answers through the one problem mapper.
  * - two dispatchers after it: the gateway's proxy for its routes (no Express on the gateway's hot path), and
  *   Express for everything else (health, metrics, docs, the modules' routers).
  */
 export function createHttpApp(options: HttpAppOptions): RequestListener {
   const { logger, gateway } = options;
-  const pipelines = edgeSteps(options);
+  const steps = edgeSteps(options);
   const routes = expressRoutes(options);
   const fail = (res: ServerResponse) => (error: unknown) => sendError(res, error, logger);
   return (req, res) => {
     const proxied = gateway?.route(req.url!);
-    const kind: Kind = proxied ? 'proxied' : kindOf(req.url!);
-    const dispatch = proxied
-      ? () => forward(gateway!, proxied, options.metrics, req, res, logger)
-      : () => routes(req, res);
-    runSteps(pipelines[kind], req, res, dispatch, fail(res));
+    if (proxied) {
+      const forward = () => gateway!.forward(proxied, req, res).catch(fail(res));
+      return runSteps(steps.proxied(proxied), req, res, forward, fail(res));
+    }
+    runSteps(steps[kindOf(req.url!)], req, res, () => routes(req, res), fail(res));
   };
 }
 
-/** The steps of each kind of request, worked out once. */
-function edgeSteps(options: HttpAppOptions): Record<Kind, Step[]> {
-  const open: Step[] = [assignRequestId, continueTrace, securityHeadersStep(), options.metrics.step(), normalTarget];
+/** The steps of each kind of request, worked out once (for a proxied route, once per route). */
+function edgeSteps(options: HttpAppOptions): Record<Exclude<Kind, 'proxied'>, Step[]> & {
+  proxied: (route: ProxiedRoute) => Step[];
+} {
+  const security = securityHeadersStep();
+  // Metrics label a request by its route template: Express's matched route, or the proxied route's own.
+  const common = (metrics: Step): Step[] => [assignRequestId, continueTrace, security, metrics, normalTarget];
+  const open = common(options.metrics.step());
   const credentials = readCredentials(options.jwt, new ApiKeyRing(options.apiKeys ?? []));
   const limited = options.rateLimit
     ? [credentials, options.rateLimit, credentialsVerdict]
     : [credentials, credentialsVerdict];
   const strict = [credentials, credentialsVerdict];
+  const proxiedSteps = new Map<ProxiedRoute, Step[]>();
   return {
     open,
-    api: [...open, ...limited, ...jsonBody(options.bodyLimit)],
-    proxied: [...open, ...limited, declaredBody(options.bodyLimit)],
-    internal: [...open, ...strict, ...jsonBody(options.bodyLimit)],
+    // Module routes read their body once routing and their role checks have passed (readJson).
+    api: [...open, ...limited, writesNeedCredentials, deferredJsonBody(options.bodyLimit)],
+    // The gateway knows no roles: it refuses what the headers tell (type, declared size) and streams the rest.
+    proxied: (route) => {
+      let steps = proxiedSteps.get(route);
+      if (!steps) {
+        const metrics = options.metrics.stepLabelled(route.label);
+        steps = [...common(metrics), ...limited, writesNeedCredentials, declaredBody(options.bodyLimit)];
+        proxiedSteps.set(route, steps);
+      }
+      return steps;
+    },
+    internal: [...open, ...strict, writesNeedCredentials, deferredJsonBody(options.bodyLimit)],
     admin: [...open, ...strict],
   };
 }
 
-const PREFIXES: readonly { prefix: string; kind: Kind }[] = [
+const PREFIXES: readonly { prefix: string; kind: Exclude<Kind, 'proxied'> }[] = [
   { prefix: '/api/v1', kind: 'api' },
   { prefix: '/internal/v1', kind: 'internal' },
   { prefix: '/gateway', kind: 'admin' },
 ];
 
 /** Compared as Express routes paths (without regard to case), so no request reaches a router unguarded. */
-function kindOf(target: string): Kind {
+function kindOf(target: string): Exclude<Kind, 'proxied'> {
   return routeOf(PREFIXES, target)?.kind ?? 'open';
-}
-
-function forward(
-  gateway: Gateway,
-  route: ProxiedRoute,
-  metrics: HttpMetrics,
-  req: IncomingMessage,
-  res: ServerResponse,
-  logger: Logger,
-): void {
-  metrics.label(req, route.label);
-  gateway.forward(route, req, res).catch((error: unknown) => sendError(res, error, logger));
 }
 
 /** Express, after the pipeline: routing only, and its errors through the same problem mapper. */

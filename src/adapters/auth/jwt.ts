@@ -48,6 +48,10 @@ export function signToken(settings: JwtSettings, principal: Principal, ttlSecond
  */
 export function verifyToken(settings: JwtSettings, token: string): Principal {
   let claims: jwt.JwtPayload;
+  // RFC 7515 §4.1.11: a `crit` header names extensions the recipient must understand; we understand none.
+  if (criticalExtensions(token)) {
+    throw new TokenRefused('the token names critical extensions this service does not support');
+  }
   try {
     const decoded = jwt.verify(token, settings.secret, {
       algorithms: [ALGORITHM],
@@ -67,4 +71,13 @@ export function verifyToken(settings: JwtSettings, token: string): Principal {
     throw new TokenRefused(`a token subject may not start with "${API_KEY_PRINCIPAL}"`);
   if (!isRole(claims.role)) throw new TokenRefused('the token has no known role');
   return { id: claims.sub, role: claims.role };
+}
+
+function criticalExtensions(token: string): boolean {
+  try {
+    const header = jwt.decode(token, { complete: true })?.header;
+    return header !== undefined && 'crit' in header;
+  } catch {
+    return false; // not a JWT at all: jwt.verify says so
+  }
 }

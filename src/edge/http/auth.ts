@@ -28,7 +28,7 @@ declare module 'node:http' {
   }
 }
 
-function unauthorized(error: string, detail: string) {
+export function unauthorized(error: string, detail: string) {
   return new HttpProblem(401, error === 'invalid_token' ? 'INVALID_TOKEN' : 'MISSING_TOKEN', detail, {
     headers: { 'WWW-Authenticate': `Bearer realm="hexashop", error="${error}"` },
   });
@@ -82,8 +82,9 @@ export function principalOf(
 ): Principal | undefined {
   const header = req.headers.authorization;
   const apiKey = req.headers['x-api-key'];
-  if (header !== undefined && apiKey !== undefined) {
-    throw new HttpProblem(400, 'AMBIGUOUS_CREDENTIALS', 'send either Authorization or X-API-Key, not both');
+  // Node keeps the first of two Authorization headers and drops the other: count them in the raw headers.
+  if ((header !== undefined && apiKey !== undefined) || credentialHeaders(req) > 1) {
+    throw new HttpProblem(400, 'AMBIGUOUS_CREDENTIALS', 'send one Authorization or one X-API-Key header, not more');
   }
   if (apiKey !== undefined) return apiKeys.verify(Array.isArray(apiKey) ? apiKey.join(', ') : apiKey);
   if (header === undefined) return undefined;
@@ -95,6 +96,15 @@ export function principalOf(
     if (error instanceof TokenRefused) throw unauthorized('invalid_token', error.message);
     throw error;
   }
+}
+
+function credentialHeaders(req: IncomingMessage): number {
+  let count = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    if (name === 'authorization' || name === 'x-api-key') count++;
+  }
+  return count;
 }
 
 /** Route guard: a principal with one of the roles is required (401 without one, 403 with the wrong one). */

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Step } from '../pipeline.ts';
-import { type ApiKeyRing, type JwtSettings, principalOf } from './auth.ts';
+import { type ApiKeyRing, type JwtSettings, principalOf, unauthorized } from './auth.ts';
 
 /** Credentials that were refused, held until the verdict step so the rate limits can count the request first. */
 const refusals = new WeakMap<IncomingMessage, unknown>();
@@ -23,3 +23,16 @@ export function readCredentials(jwt: JwtSettings, apiKeys: ApiKeyRing): Step {
 
 /** Stops a request whose credentials were refused (the 400 or 401 `readCredentials` held back). */
 export const credentialsVerdict: Step = (req, _res, next) => next(refusals.get(req));
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Every write of the API needs a principal: an anonymous one is refused (401) here, before its body is
+ * looked at, so a client learns it must authenticate whatever it sent. Roles are the routes' business.
+ */
+export const writesNeedCredentials: Step = (req, _res, next) =>
+  next(
+    READS.has(req.method!) || req.principal
+      ? undefined
+      : unauthorized('invalid_request', 'writes need a bearer token or an API key'),
+  );

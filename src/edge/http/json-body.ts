@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import typeIs from 'type-is';
 import type { Step } from '../pipeline.ts';
@@ -12,11 +12,23 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
  */
 class ForbiddenKeyError extends Error {}
 
-/** Rejects prototype-pollution keys anywhere in the document, before any code can spread the object. */
+/** C0 controls but tab, line feed and carriage return, and DEL: no text of this API holds them (a NUL breaks SQLite). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+
+/**
+ * Rejects prototype-pollution keys anywhere in the document, before any code can spread the object, and
+ * control characters in any key or string.
+ */
 function reviver(key: string, value: unknown) {
   if (FORBIDDEN_KEYS.has(key)) throw new ForbiddenKeyError(`the key "${key}" is not allowed`);
+  if (CONTROL.test(key) || (typeof value === 'string' && CONTROL.test(value))) {
+    throw new ControlCharacterError('a string in the body holds a control character');
+  }
   return value;
 }
+
+class ControlCharacterError extends Error {}
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 /** What body-parser can inflate; anything else it refuses with 415. */
@@ -31,26 +43,43 @@ const notJson = (req: IncomingMessage) =>
     ? new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'request bodies must be application/json')
     : null;
 
-const requireJson: Step = (req, _res, next) => next(notJson(req) ?? undefined);
+const readers = new WeakMap<IncomingMessage, () => Promise<unknown>>();
 
 /**
- * The edge steps for a body the module routes read: JSON only (another media type is a 415), parsed, up to
- * the configured size, without prototype-polluting keys.
+ * The edge step for a body the module routes read. It reads nothing yet: it gives the request a reader that
+ * the route calls (`readJson`) once routing and its role checks have passed, so an anonymous or forbidden
+ * request is refused as such whatever its body. The reader takes JSON only (another media type is a 415),
+ * up to the configured size, without prototype-polluting keys or control characters.
  */
-export function jsonBody(limitBytes: number): Step[] {
-  const parse = express.json({
-    limit: limitBytes,
-    strict: true,
-    reviver,
-    type: JSON_TYPES,
-  });
-  // body-parser only reads Node's own request (headers, stream) and sets req.body: it runs before Express.
-  const parseJson: Step = (req, res, next) =>
-    parse(req as express.Request, res as express.Response, (error?: unknown) =>
-      next(error instanceof ForbiddenKeyError ? new HttpProblem(400, 'FORBIDDEN_KEY', error.message) : error),
-    );
-  return [requireJson, parseJson];
+export function deferredJsonBody(limitBytes: number): Step {
+  const parse = express.json({ limit: limitBytes, strict: true, reviver, type: JSON_TYPES });
+  const read = (req: IncomingMessage, res: ServerResponse) =>
+    new Promise<unknown>((resolve, reject) => {
+      const unsupported = notJson(req);
+      if (unsupported) return reject(unsupported);
+      // body-parser only reads Node's own request (headers, stream) and sets req.body.
+      parse(req as express.Request, res as express.Response, (error?: unknown) =>
+        error === undefined ? resolve((req as { body?: unknown }).body) : reject(asProblem(error)),
+      );
+    });
+  return (req, res, next) => {
+    let body: Promise<unknown> | undefined;
+    readers.set(req, () => (body ??= read(req, res)));
+    next();
+  };
 }
+
+/** The request's JSON body (see deferredJsonBody); undefined where the edge gave it no reader. */
+export function readJson(req: IncomingMessage): Promise<unknown> {
+  return readers.get(req)?.() ?? Promise.resolve(undefined);
+}
+
+const asProblem = (error: unknown) =>
+  error instanceof ForbiddenKeyError
+    ? new HttpProblem(400, 'FORBIDDEN_KEY', error.message)
+    : error instanceof ControlCharacterError
+      ? new HttpProblem(400, 'CONTROL_CHARACTER', error.message)
+      : error;
 
 /** The edge step for a body the gateway streams to a service: what its headers tell (bodyHeaderProblem). */
 export function declaredBody(limitBytes: number): Step {

@@ -52,16 +52,17 @@ export class HttpMetrics {
     series.latency.observe(seconds);
   }
 
-  readonly #labels = new WeakMap<IncomingMessage, string>();
-
-  /** Names the route of a request no Express router matches (the gateway's proxied routes). */
-  label(req: IncomingMessage, route: string): void {
-    this.#labels.set(req, route);
+  /** The edge step for requests whose route is known before any router sees them (the gateway's proxied ones). */
+  stepLabelled(route: string): Step {
+    return (req, res, next) => {
+      this.track(res, req.method!, () => route);
+      next();
+    };
   }
 
   /**
-   * The edge step: records every request once answered, under its route template (e.g.
-   * /api/v1/orders/:id), the label given with `label()`, or `unmatched`: never a raw path.
+   * The edge step: records every request once answered, under the template of the Express route that
+   * matched it (e.g. /api/v1/orders/:id), or `unmatched`: never a raw path.
    */
   step(): Step {
     return (req, res, next) => {
@@ -80,7 +81,7 @@ export class HttpMetrics {
           if (value) route = value.path === '/' && base ? base : `${base}${String(value.path)}`;
         },
       });
-      this.track(res, req.method!, () => this.#labels.get(req) ?? route);
+      this.track(res, req.method!, () => route);
       next();
     };
   }

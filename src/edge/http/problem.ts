@@ -106,6 +106,11 @@ export function sendError(res: ServerResponse, error: unknown, logger: Logger): 
   }
   const parserError = bodyParserProblem(error);
   if (parserError) return sendProblem(res, parserError.status, parserError.code, parserError.detail);
+  // What body-parser could not read for the client's own reasons (a gzip, deflate or br body that does not
+  // decode, or one cut short) comes as an http-errors 4xx with the cause inside.
+  if (isClientError(error)) {
+    return sendProblem(res, 400, 'MALFORMED_BODY', 'the request body could not be decoded (check Content-Encoding)');
+  }
   // The router could not percent-decode a path parameter (e.g. /products/%E0%A4%A): the client's mistake.
   if (error instanceof URIError)
     return sendProblem(res, 400, 'MALFORMED_PATH', 'the path is not valid percent-encoding');
@@ -137,6 +142,12 @@ function bodyParserProblem(error: unknown): { status: number; code: string; deta
       return null;
   }
 }
+
+const isClientError = (error: unknown): boolean => {
+  if (typeof error !== 'object' || error === null) return false;
+  const { status, expose } = error as { status?: unknown; expose?: unknown };
+  return expose === true && typeof status === 'number' && status >= 400 && status < 500;
+};
 
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED',

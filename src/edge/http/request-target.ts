@@ -7,12 +7,16 @@ import { HttpProblem } from './problem.ts';
  * `%2F` smuggled slashes, `//` that one hop collapses and another does not):
  * - path: no dot segments (also percent-encoded), no empty segments, no encoded `/`, `\` or NUL, no raw
  *   backslash, valid percent-encoding → else 400 MALFORMED_PATH;
- * - query: valid percent-encoding, and each parameter at most once (the API has no multi-valued ones, and
- *   "first wins" against "last wins" is how parameter pollution works) → else 400 MALFORMED_QUERY.
+ * - query: valid percent-encoding, no control character once decoded, and each parameter at most once (the
+ *   API has no multi-valued ones, and "first wins" against "last wins" is how parameter pollution works)
+ *   → else 400 MALFORMED_QUERY.
  * Refused rather than rewritten: a client that sends these is buggy or probing, and a rewrite would be one
  * more interpretation to keep in line.
  */
 const BAD_ESCAPE = /%(?![0-9a-f]{2})/i;
+/** C0 controls and DEL: no path, parameter name or value of this API has a use for them (a NUL breaks SQLite). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\x00-\x1f\x7f]/;
 const SMUGGLED = /%2f|%5c|%00|\\/i;
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 
@@ -45,6 +49,7 @@ function problemOfPath(path: string): string | null {
   // A trailing slash leaves one empty last segment, which routing ignores; an empty one inside does not.
   if (segments.slice(0, -1).some((s) => s === '')) return 'an empty segment (//)';
   if (segments.some((s) => DOT_SEGMENT.test(s))) return 'a dot segment (. or ..)';
+  if (CONTROL.test(decoded(path) ?? '')) return 'a control character';
   return null;
 }
 
@@ -54,14 +59,21 @@ function problemOfQuery(query: string): string | null {
   for (const pair of query.split('&')) {
     if (pair === '') continue;
     const raw = pair.split('=', 1)[0]!;
-    let name: string;
-    try {
-      name = decodeURIComponent(raw.replaceAll('+', ' '));
-    } catch {
-      return 'the query is not valid percent-encoding';
-    }
+    const name = decoded(raw.replaceAll('+', ' '));
+    const value = decoded(pair.slice(raw.length + 1).replaceAll('+', ' '));
+    if (name === null || value === null) return 'the query is not valid percent-encoding';
+    if (CONTROL.test(name) || CONTROL.test(value)) return 'the query has a control character';
     if (seen.has(name)) return `the query parameter "${name.slice(0, 64)}" is repeated`;
     seen.add(name);
   }
   return null;
+}
+
+/** The percent-decoded text, or null when it is not valid percent-encoding of UTF-8. */
+function decoded(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
 }

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
 import { requireRole } from '../../../edge/http/auth.ts';
-import { PathId } from '../../../edge/http/common-schemas.ts';
+import { NoQuery, PathId } from '../../../edge/http/common-schemas.ts';
 import { HttpProblem } from '../../../edge/http/problem.ts';
+import { readJson } from '../../../edge/http/json-body.ts';
 import { parse } from '../../../edge/http/validate.ts';
 import type { PlacementMode } from '../application/ports/order-persistence.port.ts';
 import type { Actor } from '../application/actor.ts';
@@ -50,7 +51,7 @@ export function orderRouter(
   router.use(requireRole('customer', 'admin'));
 
   router.post('/', async (req, res) => {
-    const body = parse(PlaceOrderBody, req.body, 'body');
+    const body = parse(PlaceOrderBody, await readJson(req), 'body');
     const key = parse(IdempotencyKey, req.get('idempotency-key'), 'header');
     const { mode, preferApplied } = chooseMode(req, defaultMode);
     const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
@@ -78,6 +79,7 @@ export function orderRouter(
   });
 
   router.get('/:id', async (req, res) => {
+    parse(NoQuery, req.query, 'query');
     const { id } = parse(PathId, req.params, 'path');
     sendOrder(res, 200, await useCases.getOrder(id, actor(req)));
   });

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { requireRole } from '../../../edge/http/auth.ts';
-import { PathId } from '../../../edge/http/common-schemas.ts';
+import { NoQuery, PathId } from '../../../edge/http/common-schemas.ts';
+import { readJson } from '../../../edge/http/json-body.ts';
 import { parse } from '../../../edge/http/validate.ts';
 import type { ProductUseCases } from '../application/product-use-cases.ts';
 import type { ProductProps } from '../domain/product.ts';
@@ -26,26 +27,30 @@ export function productRouter(
   });
 
   router.get('/:id', async (req, res) => {
+    parse(NoQuery, req.query, 'query');
     const { id } = parse(PathId, req.params, 'path');
     const product = await useCases.getProduct(id);
     res.set('ETag', etag(product)).json(toJson(product));
   });
 
   router.post('/', requireRole('admin'), async (req, res) => {
-    const body = parse(CreateProductBody, req.body, 'body');
+    parse(NoQuery, req.query, 'query');
+    const body = parse(CreateProductBody, await readJson(req), 'body');
     const product = await useCases.createProduct(body, req.id);
     res.status(201).location(`${req.baseUrl}/${product.id}`).set('ETag', etag(product)).json(toJson(product));
   });
 
   router.patch('/:id', requireRole('admin'), async (req, res) => {
+    parse(NoQuery, req.query, 'query');
     const { id } = parse(PathId, req.params, 'path');
     const expectedVersion = parse(IfMatch, req.get('if-match'), 'header');
-    const changes = parse(UpdateProductBody, req.body, 'body');
+    const changes = parse(UpdateProductBody, await readJson(req), 'body');
     const product = await useCases.updateProduct(id, changes, expectedVersion, req.id);
     res.set('ETag', etag(product)).json(toJson(product));
   });
 
   router.delete('/:id', requireRole('admin'), async (req, res) => {
+    parse(NoQuery, req.query, 'query');
     const { id } = parse(PathId, req.params, 'path');
     await useCases.deleteProduct(id, req.id);
     res.status(204).end();
