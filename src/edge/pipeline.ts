@@ -10,8 +10,8 @@ export type Step = (req: IncomingMessage, res: ServerResponse, next: Next) => vo
 
 /**
  * Runs the steps in order, then `done`. The first error (passed to `next` or thrown) goes to `fail` and ends
- * the run; a step that calls `next` twice is ignored the second time. Steps run inside whatever async
- * context the previous ones set up (the request id's log context, the trace context), and so does `done`.
+ * the run. Steps run inside whatever async context the previous ones set up (the request scope, the trace
+ * context), and so does `done`. One `next` per request: the gateway's hot path runs through here.
  */
 export function runSteps(
   steps: readonly Step[],
@@ -22,32 +22,25 @@ export function runSteps(
 ): void {
   let index = 0;
   let finished = false;
-  const advance = (error?: unknown): void => {
+  const next: Next = (error) => {
     if (finished) return;
     if (error !== undefined) {
       finished = true;
       return fail(error);
     }
     const step = steps[index++];
-    if (!step) {
-      finished = true;
-      try {
-        return done();
-      } catch (thrown) {
-        return fail(thrown);
+    if (!step) finished = true;
+    try {
+      if (step) step(req, res, next);
+      else done();
+    } catch (thrown) {
+      // A step that threw before handing on, or the dispatcher: answered as a problem. A step that threw
+      // after handing on is too late to answer for: what came after it answers the request.
+      if (!step || !finished) {
+        finished = true;
+        fail(thrown);
       }
     }
-    let called = false;
-    const next: Next = (stepError) => {
-      if (called) return;
-      called = true;
-      advance(stepError);
-    };
-    try {
-      step(req, res, next);
-    } catch (thrown) {
-      next(thrown);
-    }
   };
-  advance();
+  next();
 }

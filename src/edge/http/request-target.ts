@@ -49,7 +49,7 @@ function problemOfPath(path: string): string | null {
   // A trailing slash leaves one empty last segment, which routing ignores; an empty one inside does not.
   if (segments.slice(0, -1).some((s) => s === '')) return 'an empty segment (//)';
   if (segments.some((s) => DOT_SEGMENT.test(s))) return 'a dot segment (. or ..)';
-  if (CONTROL.test(decoded(path) ?? '')) return 'a control character';
+  if (path.includes('%') ? CONTROL.test(decoded(path) ?? '') : CONTROL.test(path)) return 'a control character';
   return null;
 }
 
