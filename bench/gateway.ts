@@ -238,7 +238,13 @@ export async function benchGateway(options: GatewayBenchOptions): Promise<void> 
       for (const target of names) {
         const figure = await measure(target, targets[target]!, path, processes[target]!, options);
         rounds[target]!.push(figure);
-        console.error(`round ${round + 1} ${target}: ${figure.requestsPerSecond} req/s, p99 ${figure.p99} ms`);
+        // CPU time per request of each process: steadier than throughput on shared cores.
+        const perRequest = Object.entries(figure.cpu)
+          .map(([name, cpu]) => `${name} ${Math.round((cpu * 10_000) / Math.max(1, figure.requestsPerSecond))} µs/req`)
+          .join(', ');
+        console.error(
+          `round ${round + 1} ${target}: ${figure.requestsPerSecond} req/s, p99 ${figure.p99} ms; ${perRequest}`,
+        );
       }
     }
 
