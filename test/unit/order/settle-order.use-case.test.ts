@@ -146,14 +146,7 @@ describe('settleOrder', () => {
   });
 
   it("withdraws the order's held-back OrderPlaced in the transaction that settles it", async () => {
-    const world = orderWorld();
-    const lamp = await world.addProduct({ stock: 5 });
-    const { order } = await placeOrder(world.deps, {
-      customerId: 'alice',
-      items: [{ productId: lamp.id, quantity: 2 }],
-      mode: 'async',
-      correlationId: 'corr-p',
-    });
+    const { world, order } = await pendingOrder();
     const other = newId();
     await world.persistence.transaction(async (tx) => {
       await tx.outbox.withdrawScheduled(order.id); // leaves the async OrderPlaced alone: it is due, not held back
