@@ -22,19 +22,19 @@ export class MikroOrmCatalogReplicaRepository implements CatalogReplicaRepositor
     return rows.map((row) => ({ ...row, priceCents: Number(row.priceCents), deleted: Boolean(row.deleted) }));
   }
 
-  /** Insert, or overwrite only an older version: a conditional write, so redelivered old facts lose. */
+  /**
+   * Insert, or overwrite only an older version: conditional writes, so redelivered old facts lose. The insert
+   * comes first: an UPDATE of a row that does not exist yet takes a gap lock on MySQL (REPEATABLE READ), and
+   * two consumers doing that at the end of the index (ids are time-ordered) deadlocked on their inserts.
+   */
   async upsert(entry: CatalogEntry): Promise<void> {
-    const { productId, ...rest } = entry;
-    const updated = await this.#em.nativeUpdate(
-      CatalogEntrySchema,
-      { productId, version: { $lt: entry.version } },
-      rest,
-    );
-    if (updated === 1) return;
     try {
       await this.#em.insert(CatalogEntrySchema, entry);
+      return;
     } catch (error) {
-      if (!(error instanceof UniqueConstraintViolationException)) throw error; // a newer version is stored
+      if (!(error instanceof UniqueConstraintViolationException)) throw error;
     }
+    const { productId, ...rest } = entry;
+    await this.#em.nativeUpdate(CatalogEntrySchema, { productId, version: { $lt: entry.version } }, rest);
   }
 }
