@@ -5,6 +5,7 @@
  *   npm run bench                          # the monolith (SQLite, in-process bus), sync and async orders
  *   npm run bench -- --target split        # gateway + product + order on MySQL, Kafka, Redis
  *   npm run bench -- --target gateway      # GET a product: direct vs through the gateway vs through nginx
+ *   npm run bench -- --target floors       # orders and reads next to their floors (bench/floors/floors.ts)
  *   npm run bench -- --duration 20 --connections 32
  *   npm run bench -- --scenarios sync --baseline HEAD~3 --rounds 3
  *                                          # before and after in one run: the baseline revision's code and
@@ -12,10 +13,12 @@
  *   npm run bench -- --target gateway --baseline HEAD~3   # the baseline's gateway is one more target
  */
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { checkoutBaseline } from './baseline.ts';
+import { benchFloors } from './floors/floors.ts';
 import { benchGateway } from './gateway.ts';
-import { type Platform, startMonolithProcess, startSplitProcesses } from './platform.ts';
+import { benchMix } from './mix.ts';
+import { load, type LoadFigure } from './load.ts';
+import { startMonolithProcess, startSplitProcesses } from './platform.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,45 +29,21 @@ const { values } = parseArgs({
     scenarios: { type: 'string', default: 'get,sync,async' },
     baseline: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    shape: { type: 'string', default: 'monolith' },
+    customers: { type: 'string', default: '32' },
+    'think-ms': { type: 'string', default: '0' },
   },
 });
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 
-interface Figure {
+interface Figure extends LoadFigure {
   code: string;
-  scenario: string;
-  requestsPerSecond: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
 }
 
 type Scenario = 'get' | 'sync' | 'async';
 const chosen = values.scenarios.split(',').map((s) => s.trim()) as Scenario[];
 for (const s of chosen) if (!['get', 'sync', 'async'].includes(s)) throw new Error(`unknown scenario ${s}`);
-
-async function load(
-  platform: Platform,
-  scenario: string,
-  request: autocannon.Request & { path: string },
-): Promise<Omit<Figure, 'code'>> {
-  const result = await autocannon({
-    url: platform.url,
-    connections,
-    duration,
-    requests: [request],
-  });
-  return {
-    scenario,
-    requestsPerSecond: Math.round(result.requests.average),
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-  };
-}
 
 /** One platform, freshly started from `codeDir` on empty databases, through the chosen scenarios. */
 async function measure(code: string, codeDir: string): Promise<Figure[]> {
@@ -77,11 +56,14 @@ async function measure(code: string, codeDir: string): Promise<Figure[]> {
     const json = { 'content-type': 'application/json' };
     if (chosen.includes('get')) {
       const path = `/api/v1/products/${product}`;
-      figures.push({ code, ...(await load(platform, 'GET /api/v1/products/{id}', { method: 'GET', path })) });
+      figures.push({
+        code,
+        ...(await load(platform.url, { connections, duration }, 'GET /api/v1/products/{id}', { method: 'GET', path })),
+      });
     }
     for (const mode of ['sync', 'async'] as const) {
       if (!chosen.includes(mode)) continue;
-      const figure = await load(platform, `POST /api/v1/orders (${mode})`, {
+      const figure = await load(platform.url, { connections, duration }, `POST /api/v1/orders (${mode})`, {
         method: 'POST',
         path: `/api/v1/orders?mode=${mode}`,
         headers: { ...json, authorization: `Bearer ${customer}` },
@@ -153,4 +135,12 @@ async function gatewayBench() {
 }
 
 if (values.target === 'gateway') await gatewayBench();
+else if (values.target === 'mix')
+  await benchMix({
+    shape: values.shape,
+    duration,
+    customers: Number(values.customers),
+    thinkMs: Number(values['think-ms']),
+  });
+else if (values.target === 'floors') await benchFloors({ duration, connections, scenarios: chosen });
 else await main();
