@@ -21,6 +21,7 @@ import autocannon from 'autocannon';
 import { signToken } from '../src/edge/http/auth.ts';
 import { freePort } from '../test/support/ports.ts';
 import { BENCH_JWT, BENCH_SECRET, untilOk } from './platform.ts';
+import { writeResults } from './results.ts';
 
 export interface GatewayBenchOptions {
   duration: number;
@@ -274,6 +275,20 @@ export async function benchGateway(options: GatewayBenchOptions): Promise<void> 
     ratio('gateway', 'node floor');
     ratio('gateway', 'direct');
     if (baselineTarget) ratio('gateway', baselineTarget);
+    const bars = summary.map((f) => {
+      const proxyCpu = Object.entries(f.cpu).find(([name]) => name !== 'product')?.[1];
+      const perRequest =
+        proxyCpu === undefined ? '' : `, ${Math.round((proxyCpu * 10_000) / f.requestsPerSecond)} µs/req`;
+      return {
+        group: 'GET /api/v1/products/{id}',
+        label: f.target,
+        value: f.requestsPerSecond,
+        unit: 'req/s',
+        note: `p50 ${f.p50} ms, p99 ${f.p99} ms${perRequest}`,
+      };
+    });
+    const title = `The gateway beside nginx and a bare Node proxy (median of ${options.rounds} rounds)`;
+    console.log(`chart and figures: ${writeResults('gateway', title, { rounds, summary }, bars)} (and .json)`);
   } finally {
     await Promise.all(
       children.map(

@@ -26,6 +26,7 @@ import type autocannon from 'autocannon';
 import type { Storage } from '../../src/adapters/persistence/mikro-orm/orm.ts';
 import { freePort } from '../../test/support/ports.ts';
 import { hammer, type LoadOptions } from '../load.ts';
+import { writeResults } from '../results.ts';
 import { type Platform, sleep, startMonolithProcess, startSplitProcesses, untilOk } from '../platform.ts';
 import { childCpuSeconds, type Cost, cpuSeconds, type Meter, type Spent, startMeter } from './costs.ts';
 import { orderFloor, type PlacementMode } from './order-floor.ts';
@@ -99,6 +100,18 @@ export async function benchFloors(options: FloorsOptions): Promise<void> {
   );
   for (const line of LEGEND) console.log(line);
   for (const { shape, figures } of results) report(shape, TARGETS[shape.name], figures);
+  const bars = results.flatMap(({ shape, figures }) =>
+    figures.map((f) => ({
+      group: `${shape.name} ${f.scenario}`,
+      label: f.path,
+      value: f.rate,
+      unit: f.scenario === 'reads' ? 'req/s' : 'orders/s',
+      note: `p50 ${f.p50} ms, p99 ${f.p99} ms`,
+    })),
+  );
+  const title = `Ours beside the floors (${options.connections} connections, ${options.duration} s)`;
+  console.log(`
+chart and figures: ${writeResults('floors', title, results, bars)} (and .json)`);
 }
 
 // ---------------------------------------------------------------------------------------------- our path
