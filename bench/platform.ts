@@ -18,9 +18,21 @@ export const BENCH_SECRET = 'bench-only-signing-key-0123456789-abcdefghij';
 export const BENCH_JWT = { secret: BENCH_SECRET, issuer: 'hexashop', audience: 'hexashop-api' };
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Where the roles leave CPU profiles (`node --cpu-prof`, written when a role stops): `npm run bench --
+ * --cpu-prof DIR` sets it for every target; unset, nothing is profiled.
+ */
+let cpuProfileDir: string | undefined;
+export function profileRolesInto(dir: string | undefined): void {
+  cpuProfileDir = dir;
+}
+
 /** `codeDir`: where the code under measurement lives, this checkout or a baseline's worktree (baseline.ts). */
 function spawnRole(codeDir: string, role: string, port: number, env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['bin/hexashop.js', 'start', '--role', role, '--port', String(port)], {
+  const profile = cpuProfileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, `--cpu-prof-name=${role}.${port}.${Date.now()}.cpuprofile`]
+    : [];
+  return spawn(process.execPath, [...profile, 'bin/hexashop.js', 'start', '--role', role, '--port', String(port)], {
     cwd: codeDir,
     // Rate limits would measure the limiter, not the platform: lifted for the bench.
     env: {

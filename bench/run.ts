@@ -11,6 +11,7 @@
  *                                          # before and after in one run: the baseline revision's code and
  *                                          # this tree's take turns, round by round; medians are compared
  *   npm run bench -- --target gateway --baseline HEAD~3   # the baseline's gateway is one more target
+ *   npm run bench -- --scenarios sync --cpu-prof /tmp/prof   # every role leaves a CPU profile there
  */
 import { parseArgs } from 'node:util';
 import { checkoutBaseline } from './baseline.ts';
@@ -18,7 +19,7 @@ import { benchFloors } from './floors/floors.ts';
 import { benchGateway } from './gateway.ts';
 import { benchMix } from './mix.ts';
 import { load, type LoadFigure } from './load.ts';
-import { startMonolithProcess, startSplitProcesses } from './platform.ts';
+import { profileRolesInto, startMonolithProcess, startSplitProcesses } from './platform.ts';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +36,7 @@ const { values } = parseArgs({
   },
 });
 const duration = Number(values.duration);
+profileRolesInto(values['cpu-prof']);
 const connections = Number(values.connections);
 
 interface Figure extends LoadFigure {
