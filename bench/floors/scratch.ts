@@ -11,9 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openMysqlAdmin } from '../../src/adapters/persistence/mikro-orm/mysql-setup.ts';
 import { migrate, type Storage } from '../../src/adapters/persistence/mikro-orm/orm.ts';
-import { ProductSchema } from '../../src/adapters/persistence/mikro-orm/product/product.schema.ts';
+import { MikroOrmProductRepository } from '../../src/adapters/persistence/mikro-orm/product/mikro-orm-product.repository.ts';
+import { sqlDatabaseOf } from '../../src/adapters/persistence/mikro-orm/shared/sql.ts';
 import { loadConfig } from '../../src/bootstrap/config.ts';
 import { databaseLocation, openModuleDatabase } from '../../src/bootstrap/infrastructure.ts';
+import { Product } from '../../src/modules/product/domain/product.ts';
 import { newId } from '../../src/shared/id.ts';
 import { silentLogger } from '../../src/shared/logger.port.ts';
 
@@ -65,7 +67,10 @@ export async function scratchDatabases(storage: Storage): Promise<ScratchDatabas
       const orm = await openModuleDatabase(config, module, silentLogger);
       try {
         await migrate(orm);
-        if (module === 'product') await orm.em.fork().insert(ProductSchema, benchProduct(created.productId));
+        if (module === 'product')
+          await new MikroOrmProductRepository(sqlDatabaseOf(orm)).insert(
+            Product.restore(benchProduct(created.productId)),
+          );
       } finally {
         await orm.close();
       }

@@ -13,10 +13,8 @@ import { NamespacedEventBus } from '../adapters/messaging/namespaced-event-bus.t
 import { OutboxRelay } from '../adapters/messaging/outbox-relay.ts';
 import { PARTITIONS } from '../shared/messaging/event-envelope.ts';
 import { orderMigrations } from '../adapters/persistence/mikro-orm/order/order.migrations.ts';
-import { orderEntities } from '../adapters/persistence/mikro-orm/order/order.schema.ts';
 import { migrate, openDatabase } from '../adapters/persistence/mikro-orm/orm.ts';
 import { productMigrations } from '../adapters/persistence/mikro-orm/product/product.migrations.ts';
-import { productEntities } from '../adapters/persistence/mikro-orm/product/product.schema.ts';
 import { MikroOrmOutboxStore } from '../adapters/persistence/mikro-orm/shared/mikro-orm-outbox.ts';
 import type { Cache } from '../shared/cache.port.ts';
 import type { Logger } from '../shared/logger.port.ts';
@@ -27,8 +25,8 @@ import type { ModuleName } from './role-table.ts';
 import { explainDatabaseFailure, explainKafkaFailure } from './startup-failure.ts';
 
 const MODULE_DATABASES = {
-  product: { entities: productEntities, migrations: productMigrations, url: (c: Config) => c.productDbUrl },
-  order: { entities: orderEntities, migrations: orderMigrations, url: (c: Config) => c.orderDbUrl },
+  product: { migrations: productMigrations, url: (c: Config) => c.productDbUrl },
+  order: { migrations: orderMigrations, url: (c: Config) => c.orderDbUrl },
 } as const;
 
 /** Where a module's database lives: its own SQLite file in the data dir, or its own MySQL schema. */
@@ -45,7 +43,6 @@ export async function openModuleDatabase(config: Config, module: ModuleName, log
     return await openDatabase({
       storage: config.storage,
       location: databaseLocation(config, module),
-      entities: [...spec.entities],
       migrations: spec.migrations(config.storage),
       poolSize: config.dbPoolSize,
       logger,

@@ -11,7 +11,7 @@ import { MikroOrmOrderPersistence } from '../../src/adapters/persistence/mikro-o
 import { migrate } from '../../src/adapters/persistence/mikro-orm/orm.ts';
 import { MikroOrmProductPersistence } from '../../src/adapters/persistence/mikro-orm/product/mikro-orm-product-persistence.ts';
 import { MikroOrmOutboxStore } from '../../src/adapters/persistence/mikro-orm/shared/mikro-orm-outbox.ts';
-import { OutboxRelayLockSchema } from '../../src/adapters/persistence/mikro-orm/shared/outbox.schema.ts';
+import { sqlDatabaseOf } from '../../src/adapters/persistence/mikro-orm/shared/sql.ts';
 import { loadConfig } from '../../src/bootstrap/config.ts';
 import { openModuleDatabase } from '../../src/bootstrap/infrastructure.ts';
 import type { ModuleName } from '../../src/bootstrap/role-table.ts';
@@ -97,15 +97,16 @@ describe('MikroOrmOutboxStore on SQLite: the expiring lease', () => {
       const persistence = new MikroOrmProductPersistence(db.orm, () => {});
       const store = new MikroOrmOutboxStore(db.orm);
       await persistence.transaction((tx) => tx.outbox.append('product-events', [envelope(newId())]));
+      const sql = sqlDatabaseOf(db.orm);
       const holdLease = (expiresAt: Date) =>
-        db.orm.em.fork().nativeUpdate(OutboxRelayLockSchema, { id: 1 }, { holder: 'another-process', expiresAt });
+        sql.run("update outbox_relay_lock set holder = 'another-process', expires_at = ? where id = 1", [expiresAt]);
       const publishAll = async (records: readonly OutboxRecord[]) => records.map((r) => r.seq);
 
       await holdLease(new Date(Date.now() + 60_000));
       expect(await store.withClaim(10, publishAll)).to.equal(0);
       await holdLease(new Date(Date.now() - 1));
       expect(await store.withClaim(10, publishAll)).to.equal(1);
-      const [lease] = await db.orm.em.fork().find(OutboxRelayLockSchema, { id: 1 });
+      const lease = await sql.get('select holder from outbox_relay_lock where id = 1');
       expect(lease?.holder).to.equal(null);
     } finally {
       await db.dispose();

@@ -19,7 +19,6 @@ export interface DatabaseOptions {
   storage: Storage;
   /** A file path for sqlite, a mysql:// URL for mysql (see mysqlConnection for its query parameters). */
   location: string;
-  entities: readonly unknown[];
   migrations: { name: string; class: new (...args: never[]) => Migration }[];
   /** Most connections the pool opens (mysql). */
   poolSize?: number;
@@ -31,7 +30,6 @@ export interface DatabaseOptions {
 /** Opens one module's database. Each module has its own: they never share tables. */
 export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> {
   const common: Partial<Options> = {
-    entities: options.entities as Options['entities'],
     extensions: [Migrator],
     migrations: {
       migrationsList: options.migrations as never,

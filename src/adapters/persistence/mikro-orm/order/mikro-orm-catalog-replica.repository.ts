@@ -1,25 +1,33 @@
-import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type {
   CatalogEntry,
   CatalogReplicaRepository,
 } from '../../../../modules/order/application/ports/order-persistence.port.ts';
-import { CatalogEntrySchema } from './order.schema.ts';
+import { placeholders, type Sql } from '../shared/sql.ts';
 
 export class MikroOrmCatalogReplicaRepository implements CatalogReplicaRepository {
-  readonly #em: EntityManager;
+  readonly #sql: Sql;
 
-  constructor(em: EntityManager) {
-    this.#em = em;
+  constructor(sql: Sql) {
+    this.#sql = sql;
   }
 
   async findByIds(ids: readonly string[]): Promise<CatalogEntry[]> {
     if (ids.length === 0) return [];
-    const rows = await this.#em.find(
-      CatalogEntrySchema,
-      { productId: { $in: [...ids] } },
-      { disableIdentityMap: true },
+    const rows = await this.#sql.all(
+      'select product_id, sku, name, price_cents, currency, version, deleted from catalog_replica ' +
+        `where product_id in (${placeholders(ids.length)})`,
+      ids,
     );
-    return rows.map((row) => ({ ...row, priceCents: Number(row.priceCents), deleted: Boolean(row.deleted) }));
+    return rows.map((row) => ({
+      productId: String(row.product_id),
+      sku: String(row.sku),
+      name: String(row.name),
+      priceCents: Number(row.price_cents),
+      currency: String(row.currency),
+      version: Number(row.version),
+      deleted: Boolean(Number(row.deleted)),
+    }));
   }
 
   /**
@@ -28,13 +36,21 @@ export class MikroOrmCatalogReplicaRepository implements CatalogReplicaRepositor
    * two consumers doing that at the end of the index (ids are time-ordered) deadlocked on their inserts.
    */
   async upsert(entry: CatalogEntry): Promise<void> {
+    const { productId, sku, name, priceCents, currency, version, deleted } = entry;
     try {
-      await this.#em.insert(CatalogEntrySchema, entry);
+      await this.#sql.run(
+        'insert into catalog_replica (product_id, sku, name, price_cents, currency, version, deleted) ' +
+          'values (?, ?, ?, ?, ?, ?, ?)',
+        [productId, sku, name, priceCents, currency, version, deleted],
+      );
       return;
     } catch (error) {
       if (!(error instanceof UniqueConstraintViolationException)) throw error;
     }
-    const { productId, ...rest } = entry;
-    await this.#em.nativeUpdate(CatalogEntrySchema, { productId, version: { $lt: entry.version } }, rest);
+    await this.#sql.run(
+      'update catalog_replica set sku = ?, name = ?, price_cents = ?, currency = ?, version = ?, deleted = ? ' +
+        'where product_id = ? and version < ?',
+      [sku, name, priceCents, currency, version, deleted, productId, version],
+    );
   }
 }

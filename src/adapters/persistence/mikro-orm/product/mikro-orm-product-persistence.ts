@@ -5,30 +5,29 @@ import type {
   ProductTransaction,
 } from '../../../../modules/product/application/ports/product-persistence.port.ts';
 import { MikroOrmOutbox } from '../shared/mikro-orm-outbox.ts';
+import { type SqlDatabase, sqlDatabaseOf } from '../shared/sql.ts';
 import { MikroOrmProductRepository } from './mikro-orm-product.repository.ts';
 import { MikroOrmReservationRepository } from './mikro-orm-reservation.repository.ts';
 
-/** product_db through MikroORM: every transaction gets repositories and an outbox on one connection. */
+/** product_db through MikroORM's connection: every transaction gets repositories and an outbox on one connection. */
 export class MikroOrmProductPersistence implements ProductPersistence {
-  readonly #orm: MikroORM;
+  readonly #db: SqlDatabase;
   readonly #onEventsCommitted: () => void;
+  readonly products: ProductRepository;
 
   constructor(orm: MikroORM, onEventsCommitted: () => void) {
-    this.#orm = orm;
+    this.#db = sqlDatabaseOf(orm);
     this.#onEventsCommitted = onEventsCommitted;
-  }
-
-  get products(): ProductRepository {
-    return new MikroOrmProductRepository(this.#orm.em.fork());
+    this.products = new MikroOrmProductRepository(this.#db);
   }
 
   async transaction<T>(work: (tx: ProductTransaction) => Promise<T>): Promise<T> {
     let outbox: MikroOrmOutbox | undefined;
-    const result = await this.#orm.em.fork().transactional((em) => {
-      outbox = new MikroOrmOutbox(em);
+    const result = await this.#db.transaction((tx) => {
+      outbox = new MikroOrmOutbox(tx);
       return work({
-        products: new MikroOrmProductRepository(em),
-        reservations: new MikroOrmReservationRepository(em),
+        products: new MikroOrmProductRepository(tx),
+        reservations: new MikroOrmReservationRepository(tx),
         outbox,
         inbox: outbox,
       });

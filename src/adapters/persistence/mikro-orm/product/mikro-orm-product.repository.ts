@@ -1,56 +1,75 @@
-import { type EntityManager, type InferEntity, raw, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type {
   ProductQuery,
   ProductRepository,
 } from '../../../../modules/product/application/ports/product-persistence.port.ts';
 import { ProductErrors } from '../../../../modules/product/domain/product.errors.ts';
 import { Product } from '../../../../modules/product/domain/product.ts';
-import { ProductSchema } from './product.schema.ts';
+import { dateFrom, placeholders, type Sql, type SqlRow, whereOf } from '../shared/sql.ts';
 
-type Row = InferEntity<typeof ProductSchema>;
+const COLUMNS = 'id, sku, name, description, price_cents, currency, stock, version, created_at, updated_at';
 
-const toDomain = (row: Row) => Product.restore({ ...row, priceCents: Number(row.priceCents) });
+const toDomain = (row: SqlRow) =>
+  Product.restore({
+    id: String(row.id),
+    sku: String(row.sku),
+    name: String(row.name),
+    description: String(row.description),
+    priceCents: Number(row.price_cents),
+    currency: String(row.currency),
+    stock: Number(row.stock),
+    version: Number(row.version),
+    createdAt: dateFrom(row.created_at),
+    updatedAt: dateFrom(row.updated_at),
+  });
 
 export class MikroOrmProductRepository implements ProductRepository {
-  readonly #em: EntityManager;
+  readonly #sql: Sql;
 
-  constructor(em: EntityManager) {
-    this.#em = em;
+  constructor(sql: Sql) {
+    this.#sql = sql;
   }
 
   async findById(id: string): Promise<Product | null> {
-    const row = await this.#em.findOne(ProductSchema, { id }, { disableIdentityMap: true });
+    const row = await this.#sql.get(`select ${COLUMNS} from products where id = ?`, [id]);
     return row ? toDomain(row) : null;
   }
 
   async findByIds(ids: readonly string[]): Promise<Product[]> {
     if (ids.length === 0) return [];
-    const rows = await this.#em.find(ProductSchema, { id: { $in: [...ids] } }, { disableIdentityMap: true });
+    const rows = await this.#sql.all(`select ${COLUMNS} from products where id in (${placeholders(ids.length)})`, ids);
     return rows.map(toDomain);
   }
 
   async list(query: ProductQuery): Promise<Product[]> {
-    const where: Record<string, unknown> = {};
-    if (query.after) where.id = { $gt: query.after };
-    if (query.q) {
-      // instr() on lower() is a substring match on both dialects with no LIKE wildcards to escape.
-      const needle = query.q.toLowerCase();
-      where.$or = [
-        { [raw('instr(lower(name), ?)', [needle])]: { $gt: 0 } },
-        { [raw('instr(lower(sku), ?)', [needle])]: { $gt: 0 } },
-      ];
-    }
-    const rows = await this.#em.find(ProductSchema, where, {
-      orderBy: { id: 'asc' },
-      limit: query.limit,
-      disableIdentityMap: true,
-    });
+    // instr() on lower() is a substring match on both dialects with no LIKE wildcards to escape.
+    const needle = query.q?.toLowerCase();
+    const filter = whereOf(
+      query.after && ['id > ?', query.after],
+      needle && ['(instr(lower(name), ?) > 0 or instr(lower(sku), ?) > 0)', needle, needle],
+    );
+    const rows = await this.#sql.all(
+      `select ${COLUMNS} from products ${filter.sql} order by id limit ${Math.trunc(query.limit)}`,
+      filter.params,
+    );
     return rows.map(toDomain);
   }
 
   async insert(product: Product): Promise<void> {
+    const p = product.toProps();
     try {
-      await this.#em.insert(ProductSchema, product.toProps());
+      await this.#sql.run(`insert into products (${COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+        p.id,
+        p.sku,
+        p.name,
+        p.description,
+        p.priceCents,
+        p.currency,
+        p.stock,
+        p.version,
+        p.createdAt,
+        p.updatedAt,
+      ]);
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) throw ProductErrors.skuTaken(product.sku);
       throw error;
@@ -58,24 +77,27 @@ export class MikroOrmProductRepository implements ProductRepository {
   }
 
   async update(product: Product, expectedVersion: number): Promise<boolean> {
-    const { id, createdAt: _createdAt, sku: _sku, currency: _currency, ...changes } = product.toProps();
-    const count = await this.#em.nativeUpdate(ProductSchema, { id, version: expectedVersion }, changes);
-    return count === 1;
+    const p = product.toProps();
+    const changed = await this.#sql.run(
+      'update products set name = ?, description = ?, price_cents = ?, stock = ?, version = ?, updated_at = ? ' +
+        'where id = ? and version = ?',
+      [p.name, p.description, p.priceCents, p.stock, p.version, p.updatedAt, p.id, expectedVersion],
+    );
+    return changed === 1;
   }
 
   async delete(id: string): Promise<Product | null> {
     const found = await this.findById(id);
     if (!found) return null;
-    const count = await this.#em.nativeDelete(ProductSchema, { id });
-    return count === 1 ? found : null;
+    const changed = await this.#sql.run('delete from products where id = ?', [id]);
+    return changed === 1 ? found : null;
   }
 
   async adjustStock(id: string, delta: number, now: Date): Promise<boolean> {
-    const count = await this.#em.nativeUpdate(
-      ProductSchema,
-      { id, stock: { $gte: Math.max(0, -delta) } },
-      { stock: raw('stock + ?', [delta]), version: raw('version + 1'), updatedAt: now },
+    const changed = await this.#sql.run(
+      'update products set stock = stock + ?, version = version + 1, updated_at = ? where id = ? and stock >= ?',
+      [delta, now, id, Math.max(0, -delta)],
     );
-    return count === 1;
+    return changed === 1;
   }
 }

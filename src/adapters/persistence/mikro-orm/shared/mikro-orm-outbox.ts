@@ -1,54 +1,53 @@
-import { type EntityManager, type MikroORM, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { type MikroORM, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EventEnvelope } from '../../../../shared/messaging/event-envelope.ts';
 import type { AppendOptions, Inbox, Outbox } from '../../../../shared/messaging/outbox.port.ts';
 import type { OutboxStore, PublishClaimed } from '../../../messaging/outbox-relay.ts';
 import { type OutboxLease, outboxLeaseFor } from './outbox-lease.ts';
-import { OutboxSchema, ProcessedEventSchema } from './outbox.schema.ts';
+import { type Sql, type SqlDatabase, sqlDatabaseOf } from './sql.ts';
 
-/** Outbox and inbox bound to one transaction's entity manager. */
+const APPEND =
+  'insert into outbox (event_id, topic, aggregate_id, envelope, created_at, published_at, available_at) ' +
+  'values (?, ?, ?, ?, ?, null, ?)';
+
+/** Outbox and inbox bound to one transaction. */
 export class MikroOrmOutbox implements Outbox, Inbox {
-  readonly #em: EntityManager;
+  readonly #tx: Sql;
   appended = 0;
 
-  constructor(em: EntityManager) {
-    this.#em = em;
+  constructor(tx: Sql) {
+    this.#tx = tx;
   }
 
   async append(topic: string, events: readonly EventEnvelope[], options: AppendOptions = {}): Promise<void> {
-    if (events.length === 0) return;
     const now = new Date();
-    await this.#em.insertMany(
-      OutboxSchema,
-      events.map((e) => ({
-        eventId: e.id,
-        topic,
-        aggregateId: e.aggregateId,
-        envelope: JSON.stringify(e),
-        createdAt: now,
-        publishedAt: null,
-        availableAt: options.notBefore ?? null,
-      })),
-    );
+    for (const e of events) {
+      await this.#tx.run(APPEND, [e.id, topic, e.aggregateId, JSON.stringify(e), now, options.notBefore ?? null]);
+    }
     // A scheduled row is nobody's business until it is due: the relay's next poll after that finds it.
     if (!options.notBefore) this.appended += events.length;
   }
 
   async withdrawScheduled(aggregateId: string): Promise<void> {
-    await this.#em.nativeDelete(OutboxSchema, { aggregateId, publishedAt: null, availableAt: { $ne: null } });
+    await this.#tx.run(
+      'delete from outbox where aggregate_id = ? and published_at is null and available_at is not null',
+      [aggregateId],
+    );
   }
 
   async releaseScheduled(aggregateId: string): Promise<void> {
-    const released = await this.#em.nativeUpdate(
-      OutboxSchema,
-      { aggregateId, publishedAt: null, availableAt: { $ne: null } },
-      { availableAt: null },
+    this.appended += await this.#tx.run(
+      'update outbox set available_at = null where aggregate_id = ? and published_at is null and available_at is not null',
+      [aggregateId],
     );
-    this.appended += released;
   }
 
   async markProcessed(consumer: string, eventId: string): Promise<boolean> {
     try {
-      await this.#em.insert(ProcessedEventSchema, { consumer, eventId, processedAt: new Date() });
+      await this.#tx.run('insert into processed_events (consumer, event_id, processed_at) values (?, ?, ?)', [
+        consumer,
+        eventId,
+        new Date(),
+      ]);
       return true;
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) return false;
@@ -57,6 +56,9 @@ export class MikroOrmOutbox implements Outbox, Inbox {
   }
 }
 
+/** Unpublished rows that are due: not scheduled, or scheduled for a time that has come. */
+const DUE = 'published_at is null and (available_at is null or available_at <= ?)';
+
 /**
  * The relay's view of the outbox table. Several processes may relay from one database (split mode,
  * several instances): the lease (see outbox-lease.ts) lets one of them at a time claim, publish and
@@ -64,35 +66,36 @@ export class MikroOrmOutbox implements Outbox, Inbox {
  */
 export class MikroOrmOutboxStore implements OutboxStore {
   readonly #lease: OutboxLease;
-  readonly #orm: MikroORM;
+  readonly #db: SqlDatabase;
 
   constructor(orm: MikroORM) {
-    this.#orm = orm;
-    this.#lease = outboxLeaseFor(orm);
+    this.#db = sqlDatabaseOf(orm);
+    this.#lease = outboxLeaseFor(this.#db);
   }
 
   async withClaim(limit: number, publish: PublishClaimed): Promise<number> {
     // A plain read first: an idle poll costs one indexed lookup instead of taking and releasing the lease.
-    const pending = await this.#orm.em
-      .fork()
-      .findOne(OutboxSchema, due(), { fields: ['seq'], disableIdentityMap: true });
-    if (!pending) return 0;
-    const sent = await this.#lease.hold(async (em) => {
-      const rows = await em.find(OutboxSchema, due(), { orderBy: { seq: 'asc' }, limit, disableIdentityMap: true });
+    if (!(await this.#db.get(`select seq from outbox where ${DUE} limit 1`, [new Date()]))) return 0;
+    const sent = await this.#lease.hold(async (tx) => {
+      const rows = await tx.all(`select seq, topic, envelope from outbox where ${DUE} order by seq limit ${limit}`, [
+        new Date(),
+      ]);
       if (rows.length === 0) return 0;
       const records = rows.map((row) => ({
         seq: Number(row.seq),
-        topic: row.topic,
-        event: JSON.parse(row.envelope) as EventEnvelope,
+        topic: String(row.topic),
+        event: JSON.parse(String(row.envelope)) as EventEnvelope,
       }));
       const claimed = new Set(records.map((r) => r.seq));
       const done = [...new Set(await publish(records))].filter((seq) => claimed.has(seq));
-      if (done.length > 0) await em.nativeUpdate(OutboxSchema, { seq: { $in: done } }, { publishedAt: new Date() });
+      if (done.length > 0) {
+        await tx.run(`update outbox set published_at = ? where seq in (${done.map(() => '?').join(', ')})`, [
+          new Date(),
+          ...done,
+        ]);
+      }
       return records.length;
     });
     return sent ?? 0;
   }
 }
-
-/** Unpublished rows that are due: not scheduled, or scheduled for a time that has come. */
-const due = () => ({ publishedAt: null, $or: [{ availableAt: null }, { availableAt: { $lte: new Date() } }] });

@@ -4,18 +4,16 @@
  * first has published and marked its batch, so rows go out once per burst and in commit order.
  */
 import { randomUUID } from 'node:crypto';
-import { type EntityManager, IsolationLevel, LockMode, type MikroORM } from '@mikro-orm/core';
-import { BaseMySqlPlatform } from '@mikro-orm/sql';
-import { OutboxRelayLockSchema } from './outbox.schema.ts';
+import type { Sql, SqlDatabase } from './sql.ts';
 
-/** Runs `work` while holding the lease, on the entity manager the batch must be read and marked with. */
+/** Runs `work` while holding the lease, on the statements the batch must be read and marked with. */
 export interface OutboxLease {
   /** Resolves null, without running `work`, while another relay holds the lease. */
-  hold<T>(work: (em: EntityManager) => Promise<T>): Promise<T | null>;
+  hold<T>(work: (tx: Sql) => Promise<T>): Promise<T | null>;
 }
 
-export function outboxLeaseFor(orm: MikroORM): OutboxLease {
-  return orm.em.getPlatform() instanceof BaseMySqlPlatform ? new RowLockLease(orm) : new ExpiringLease(orm);
+export function outboxLeaseFor(db: SqlDatabase): OutboxLease {
+  return db.dialect === 'mysql' ? new RowLockLease(db) : new ExpiringLease(db);
 }
 
 /**
@@ -25,25 +23,20 @@ export function outboxLeaseFor(orm: MikroORM): OutboxLease {
  * READ COMMITTED so the batch read sees what the previous holder marked just before it committed.
  */
 class RowLockLease implements OutboxLease {
-  readonly #orm: MikroORM;
+  readonly #db: SqlDatabase;
 
-  constructor(orm: MikroORM) {
-    this.#orm = orm;
+  constructor(db: SqlDatabase) {
+    this.#db = db;
   }
 
-  async hold<T>(work: (em: EntityManager) => Promise<T>): Promise<T | null> {
-    return this.#orm.em.fork().transactional(
-      async (em) => {
-        const lock = await em.find(
-          OutboxRelayLockSchema,
-          { id: 1 },
-          { lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE, disableIdentityMap: true },
-        );
-        if (lock.length === 1) return work(em);
-        if ((await em.count(OutboxRelayLockSchema, { id: 1 })) === 0) throw missingLeaseRow();
+  hold<T>(work: (tx: Sql) => Promise<T>): Promise<T | null> {
+    return this.#db.transaction(
+      async (tx) => {
+        if (await tx.get('select id from outbox_relay_lock where id = 1 for update skip locked')) return work(tx);
+        if (!(await tx.get('select id from outbox_relay_lock where id = 1'))) throw missingLeaseRow();
         return null; // locked by another relay
       },
-      { isolationLevel: IsolationLevel.READ_COMMITTED },
+      { readCommitted: true },
     );
   }
 }
@@ -55,29 +48,29 @@ class RowLockLease implements OutboxLease {
  */
 class ExpiringLease implements OutboxLease {
   static readonly ttlMs = 30_000;
-  readonly #orm: MikroORM;
+  readonly #db: SqlDatabase;
 
-  constructor(orm: MikroORM) {
-    this.#orm = orm;
+  constructor(db: SqlDatabase) {
+    this.#db = db;
   }
 
-  async hold<T>(work: (em: EntityManager) => Promise<T>): Promise<T | null> {
-    const em = this.#orm.em.fork();
+  async hold<T>(work: (tx: Sql) => Promise<T>): Promise<T | null> {
     const holder = randomUUID();
     const now = new Date();
-    const taken = await em.nativeUpdate(
-      OutboxRelayLockSchema,
-      { id: 1, $or: [{ holder: null }, { expiresAt: { $lt: now } }] },
-      { holder, expiresAt: new Date(now.getTime() + ExpiringLease.ttlMs) },
+    const taken = await this.#db.run(
+      'update outbox_relay_lock set holder = ?, expires_at = ? where id = 1 and (holder is null or expires_at < ?)',
+      [holder, new Date(now.getTime() + ExpiringLease.ttlMs), now],
     );
     if (taken !== 1) {
-      if ((await em.count(OutboxRelayLockSchema, { id: 1 })) === 0) throw missingLeaseRow();
+      if (!(await this.#db.get('select id from outbox_relay_lock where id = 1'))) throw missingLeaseRow();
       return null;
     }
     try {
-      return await work(em);
+      return await work(this.#db);
     } finally {
-      await em.nativeUpdate(OutboxRelayLockSchema, { id: 1, holder }, { holder: null, expiresAt: null });
+      await this.#db.run('update outbox_relay_lock set holder = null, expires_at = null where id = 1 and holder = ?', [
+        holder,
+      ]);
     }
   }
 }
