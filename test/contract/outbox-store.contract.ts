@@ -149,8 +149,8 @@ export function describeOutboxStoreContract(name: string, make: () => Promise<Ou
         () => expect.fail('should have thrown'),
         (e: Error) => expect(e.message).to.equal('bus down'),
       );
+      // The lease is free again (another relay gets the batch) and nothing was marked.
       expect((await peek(b)).map((r) => r.event.id)).to.deep.equal([event.id]);
-      expect((await peek(a)).map((r) => r.event.id)).to.deep.equal([event.id]);
     });
 
     it('marks published only the claimed seqs publish returns', async () => {
@@ -204,7 +204,7 @@ export function describeOutboxStoreContract(name: string, make: () => Promise<Ou
         async stop() {},
         problem: () => null,
       };
-      const options = { batchSize: 5, pollIntervalMs: 5, errorBackoffMs: 50 };
+      const options = { batchSize: 5, pollIntervalMs: 5, errorBackoffMs: 50, lingerMs: 1 };
       const relays = t.stores.map((store) => new OutboxRelay(store, bus, silentLogger, options));
       for (const relay of relays) relay.start();
       try {

@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/core';
 import { expect } from 'chai';
@@ -91,6 +92,8 @@ describeOutboxStoreContract('sqlite (MikroORM, two connections)', async () => {
 });
 
 describe('MikroOrmOutboxStore on SQLite: the expiring lease', () => {
+  const publishAll = async (records: readonly OutboxRecord[]) => records.map((r) => r.seq);
+
   it('waits for a live holder and takes over from one that died holding the lease', async () => {
     const db = await sqlite('product');
     try {
@@ -100,14 +103,60 @@ describe('MikroOrmOutboxStore on SQLite: the expiring lease', () => {
       const sql = sqlDatabaseOf(db.orm);
       const holdLease = (expiresAt: Date) =>
         sql.run("update outbox_relay_lock set holder = 'another-process', expires_at = ? where id = 1", [expiresAt]);
-      const publishAll = async (records: readonly OutboxRecord[]) => records.map((r) => r.seq);
 
       await holdLease(new Date(Date.now() + 60_000));
       expect(await store.withClaim(10, publishAll)).to.equal(0);
       await holdLease(new Date(Date.now() - 1));
       expect(await store.withClaim(10, publishAll)).to.equal(1);
-      const lease = await sql.get('select holder from outbox_relay_lock where id = 1');
-      expect(lease?.holder).to.equal(null);
+    } finally {
+      await db.dispose();
+    }
+  });
+
+  it('keeps the lease from batch to batch until the relay stops, and frees it when publishing fails', async () => {
+    const db = await sqlite('product');
+    try {
+      const persistence = new MikroOrmProductPersistence(db.orm, () => {});
+      const [a, b] = [new MikroOrmOutboxStore(db.orm), new MikroOrmOutboxStore(await db.openAnother())];
+      const append = () => persistence.transaction((tx) => tx.outbox.append('product-events', [envelope(newId())]));
+      const holder = async () => (await sqlDatabaseOf(db.orm).get('select holder from outbox_relay_lock'))?.holder;
+
+      await append();
+      expect(await a.withClaim(10, publishAll)).to.equal(1);
+      await append();
+      expect(await b.withClaim(10, publishAll), 'a keeps the lease between batches').to.equal(0);
+      expect(await a.withClaim(10, publishAll)).to.equal(1);
+      expect(await holder()).to.match(new RegExp(`/${process.pid}/`));
+
+      await a.release();
+      expect(await holder()).to.equal(null);
+      await append();
+      await b
+        .withClaim(10, async () => {
+          throw new Error('bus down');
+        })
+        .catch(() => undefined);
+      expect(await holder(), 'a failed publish frees the lease').to.equal(null);
+      expect(await a.withClaim(10, publishAll)).to.equal(1);
+    } finally {
+      await db.dispose();
+    }
+  });
+
+  it('takes over at once from a process of this host that died holding it', async () => {
+    const db = await sqlite('product');
+    try {
+      const persistence = new MikroOrmProductPersistence(db.orm, () => {});
+      await persistence.transaction((tx) => tx.outbox.append('product-events', [envelope(newId())]));
+      const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+        encoding: 'utf8',
+      });
+      const deadHolder = `${hostname()}/${dead.stdout}/gone`;
+      await sqlDatabaseOf(db.orm).run('update outbox_relay_lock set holder = ?, expires_at = ? where id = 1', [
+        deadHolder,
+        new Date(Date.now() + 60_000),
+      ]);
+      expect(await new MikroOrmOutboxStore(db.orm).withClaim(10, publishAll)).to.equal(1);
     } finally {
       await db.dispose();
     }

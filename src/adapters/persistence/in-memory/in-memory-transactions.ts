@@ -112,4 +112,8 @@ export class InMemoryOutboxStore implements OutboxStore {
       leased.delete(this.#transactions);
     }
   }
+
+  async release(): Promise<void> {
+    // The lease is held for one claim at a time only.
+  }
 }

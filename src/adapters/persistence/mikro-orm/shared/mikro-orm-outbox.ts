@@ -98,4 +98,8 @@ export class MikroOrmOutboxStore implements OutboxStore {
     });
     return sent ?? 0;
   }
+
+  release(): Promise<void> {
+    return this.#lease.release();
+  }
 }
