@@ -6,7 +6,17 @@
  * nothing was lost, oversold or conjured. Unlike the other benches it fails on purpose: a broken invariant
  * prints what broke and sets a non-zero exit code.
  *
- *   npm run bench -- --target mix [--shape monolith|split|both] [--duration 10] [--customers 32] [--think-ms 0]
+ *   npm run bench -- --target mix [--shape SHAPES] [--duration 10] [--customers 32] [--think-ms 0]
+ *
+ * Shapes run one after the other, each started fresh (a comma-separated list, `both` for monolith,split, or
+ * `all`): `monolith`; `split`, the gateway with one product and one order instance; `split-2x2`, the gateway
+ * with two product and two order instances, each a process of its own on the same databases and sharing the
+ * consumer groups. Before the load, every customer sends one sync and one async order twice at once under one
+ * Idempotency-Key, a copy to each order instance (a retry landing on another instance): each must be one order.
+ * The split shapes are also audited from outside (bench/scale.ts: every instance served and consumed, each
+ * order settled once and its stock taken once, every event sent once), and reads are compared on every product
+ * instance after the run. Each shape prints what each of its processes did (requests, CPU); a summary puts the
+ * shapes side by side, also written to bench/results/mix-*.{json,svg}.
  *
  * The mix, per 30 actions, is Online Boutique's load generator doubled: browse 10, look closer 3, check out 1
  * (its tasks are a product page 10, the cart 3 and checkout 1; with no cart in this API, browsing is the catalog
@@ -21,10 +31,14 @@
  * it is its next action (so cancellations are not a weight of their own). `--think-ms` is the mean of an
  * exponential think time between a customer's actions (TPC-W's model); 0 keeps the customers busy.
  */
+import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
 import { type Platform, sleep, startMonolithProcess, startSplitProcesses } from './platform.ts';
+import { writeResults } from './results.ts';
+import { type AuditedOrder, ProcessMeter, type ScaleAudit, startScaleAudit } from './scale.ts';
 
 export interface MixOptions {
+  /** One shape, a comma-separated list, `both` (monolith,split) or `all`. */
   shape: string;
   /** Seconds of load on each shape. */
   duration: number;
@@ -99,8 +113,15 @@ function pickAction(): Action {
 const openPool = (url: string, connections: number) =>
   new Pool(url, { connections, headersTimeout: 30_000, bodyTimeout: 30_000 });
 
-async function send(pool: Pool, method: 'GET' | 'POST', path: string, token?: string, body?: unknown): Promise<Reply> {
-  const headers: Record<string, string> = {};
+async function send(
+  pool: Pool,
+  method: 'GET' | 'POST',
+  path: string,
+  token?: string,
+  body?: unknown,
+  extra: Record<string, string> = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = { ...extra };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   try {
@@ -240,6 +261,8 @@ interface KnownOrder {
   cancelWhenConfirmed: boolean;
   /** A cancel went unanswered (5xx or no answer): it may or may not have happened. */
   cancelUnsure: boolean;
+  /** Sent twice at once under one Idempotency-Key before the load (Customer.placeTwice). */
+  retried?: true;
 }
 
 /** One shopper: a token, the orders it placed and what it was told about them, and where it is in the catalog. */
@@ -344,6 +367,46 @@ class Customer {
     );
     if (reply.status === 200) this.#observe(order, (reply.body as OrderView).status);
     else if (reply.status === 0 || reply.status >= 500) order.cancelUnsure = true;
+  }
+
+  /**
+   * One order sent twice at once under one Idempotency-Key, each copy through its own door (with two order
+   * instances, a copy to each): a client retrying while its first attempt is still in flight, the retry
+   * landing on another instance. Both answers must name one order; what they say is observed like any other
+   * answer (a PENDING one first: they were concurrent). Resolves to what went wrong.
+   */
+  async placeTwice(doors: readonly [Pool, Pool], recorder: Recorder, mode: Mode): Promise<string[]> {
+    const items = [{ productId: popular(this.run.catalog).id, quantity: randomInt(1, 3) }];
+    const key = `mix-retry-${randomUUID()}`;
+    const replies = await Promise.all(
+      doors.map((door) =>
+        recorder.time(`retried order (${mode})`, () =>
+          send(door, 'POST', `/api/v1/orders?mode=${mode}`, this.token, { items }, { 'idempotency-key': key }),
+        ),
+      ),
+    );
+    const problems = replies
+      .filter((r) => r.status !== 201 && r.status !== 202)
+      .map((r) => `${mode} order of ${this.sub} under key ${key}: ${describe(r)}`);
+    const answers = replies.filter((r) => r.status === 201 || r.status === 202).map((r) => r.body as OrderView);
+    const ids = [...new Set(answers.map((o) => o.id))];
+    if (ids.length > 1)
+      problems.push(`${mode} order of ${this.sub} under key ${key}: two orders, ${ids.join(' and ')}`);
+    for (const id of ids) {
+      const order: KnownOrder = {
+        id,
+        mode,
+        seen: 'PENDING',
+        cancelWhenConfirmed: false,
+        cancelUnsure: false,
+        retried: true,
+      };
+      this.orders.push(order);
+      const said = answers.filter((o) => o.id === id).map((o) => o.status);
+      for (const status of said.sort((a, b) => Number(b === 'PENDING') - Number(a === 'PENDING')))
+        this.#observe(order, status);
+    }
+    return problems;
   }
 
   #observe(order: KnownOrder, status: Status): void {
@@ -458,20 +521,43 @@ async function productStocks(pool: Pool, since: string): Promise<Map<string, num
   return new Map((await listSince<ProductView>(pool, '/api/v1/products', since)).map((p) => [p.id, p.stock]));
 }
 
-/** GET /products/{id} is served through a look-aside cache; after the run it must agree with the list (the database). */
-async function staleReads(pool: Pool, stocks: Map<string, number>, catalog: Seeded[]): Promise<string[]> {
-  const replies = await Promise.all(catalog.map(({ id }) => send(pool, 'GET', `/api/v1/products/${id}`)));
-  return replies.flatMap((reply, i) => {
-    const { id } = catalog[i]!;
-    const stock = (reply.body as ProductView).stock;
-    return reply.status === 200 && stock === stocks.get(id)
-      ? []
-      : [`product ${id}: GET says ${stock}, the list ${stocks.get(id)}`];
-  });
+/**
+ * GET /products/{id} is served through a look-aside cache; after the run it must agree with the list (the
+ * database), through the front door and on every product instance directly (`readers`).
+ */
+async function staleReads(readers: Reader[], stocks: Map<string, number>, catalog: Seeded[]): Promise<string[]> {
+  const stale: string[] = [];
+  for (const { name, pool } of readers) {
+    const replies = await Promise.all(catalog.map(({ id }) => send(pool, 'GET', `/api/v1/products/${id}`)));
+    replies.forEach((reply, i) => {
+      const { id } = catalog[i]!;
+      const stock = (reply.body as ProductView).stock;
+      if (reply.status !== 200 || stock !== stocks.get(id))
+        stale.push(`${name}: product ${id}: GET says ${stock}, the list ${stocks.get(id)}`);
+    });
+  }
+  return stale;
 }
 
-/** `loadEnded`: when the customers stopped; settling is timed from then, and bounded. */
-async function checkInvariants(run: Run, customers: Customer[], loadEnded: number, scope: Scope): Promise<Verdict> {
+/** Who reads the products back after the run: the platform's front door, and each product instance of a split shape. */
+interface Reader {
+  name: string;
+  pool: Pool;
+}
+
+/**
+ * `loadEnded`: when the customers stopped; settling is timed from then, and bounded. `audit`: the split
+ * shapes' checks from outside (bench/scale.ts), once the shop's own have settled.
+ */
+async function checkInvariants(
+  run: Run,
+  customers: Customer[],
+  loadEnded: number,
+  scope: Scope,
+  readers: Reader[],
+  audit: ScaleAudit | undefined,
+  more: Check[],
+): Promise<Verdict> {
   const deadline = loadEnded + SETTLE_BUDGET_MS;
   const pending = () => runOrders(run.pool, scope, '?status=PENDING');
   const settledMs = await until(loadEnded, deadline, async () => (await pending()).length === 0);
@@ -493,8 +579,14 @@ async function checkInvariants(run: Run, customers: Customer[], loadEnded: numbe
     { name: "no oversell: every product's stock ≥ 0", problems: oversold },
     { name: 'stock conserved: initial = current + Σ quantities in CONFIRMED orders', problems: unconserved },
     { name: 'no 5xx and no network error', problems: run.recorder.samples(['5xx', 'errors']) },
+    ...more,
   ];
-  return { checks, orders, settledMs, conservedMs, staleReads: await staleReads(run.pool, stocks, run.catalog) };
+  if (audit) {
+    const modes = new Map(customers.flatMap((c) => c.orders).map((o) => [o.id, o.mode]));
+    const audited: AuditedOrder[] = orders.map((o) => ({ ...o, mode: modes.get(o.id) }));
+    checks.push(...(await audit.checks(audited, Math.max(deadline, Date.now() + 15_000))));
+  }
+  return { checks, orders, settledMs, conservedMs, staleReads: await staleReads(readers, stocks, run.catalog) };
 }
 
 function printOrders(run: Run, customers: Customer[], { orders, settledMs, conservedMs }: Verdict): void {
@@ -505,7 +597,8 @@ function printOrders(run: Run, customers: Customer[], { orders, settledMs, conse
     .map(([reason, os]) => `${reason} ${os!.length}`);
   console.log(
     `orders: ${known.length} accepted (${known.filter((o) => o.mode === 'sync').length} sync, of which ` +
-      `${run.deferred} answered 202 PENDING; ${known.filter((o) => o.mode === 'async').length} async); ` +
+      `${run.deferred} answered 202 PENDING; ${known.filter((o) => o.mode === 'async').length} async; ` +
+      `${known.filter((o) => o.retried).length} of them sent twice before the load); ` +
       `${orders.length} held by the platform for these customers`,
   );
   console.log(
@@ -525,16 +618,75 @@ function printVerdict(verdict: Verdict, recorder: Recorder): boolean {
   }
   const notes = [
     ...recorder.samples(['4xx']).map((s) => `unexpected 4xx, ${s}`),
-    ...verdict.staleReads.slice(0, 5).map((s) => `stale read after the run: ${s}`),
+    ...verdict.staleReads.slice(0, 5).map((s) => `stale read after the run, ${s}`),
   ];
   for (const note of notes) console.log(`  note: ${note}`);
   return verdict.checks.every((c) => c.problems.length === 0);
 }
 
-/** One shape, started fresh: seed, shop, check. Returns whether every invariant held. */
-async function mixOn(shape: string, options: MixOptions): Promise<boolean> {
-  const platform: Platform = shape === 'split' ? await startSplitProcesses() : await startMonolithProcess();
+/**
+ * Before the load, every customer sends one sync and one async order twice at once under one Idempotency-Key,
+ * a copy through each of `doors` (the order instances directly; the front door twice in the monolith). The
+ * orders are the customers' like any other, so every later check covers them too.
+ */
+async function retriedPairs(customers: Customer[], doors: readonly [Pool, Pool], names: string): Promise<Check> {
+  const recorder = new Recorder();
+  const problems = (
+    await Promise.all(
+      customers.map(async (c) => [
+        ...(await c.placeTwice(doors, recorder, 'sync')),
+        ...(await c.placeTwice(doors, recorder, 'async')),
+      ]),
+    )
+  ).flat();
+  const n = customers.length * 2;
+  return { name: `each of ${n} orders sent twice at once under one Idempotency-Key (${names}) is one order`, problems };
+}
+
+/** The shapes the mix runs on; `instances`: of the product role and of the order role, behind the gateway. */
+const SHAPES: Record<string, { instances: number; start(): Promise<Platform> }> = {
+  monolith: { instances: 0, start: () => startMonolithProcess() },
+  split: { instances: 1, start: () => startSplitProcesses() },
+  'split-2x2': { instances: 2, start: () => startSplitProcesses('.', { instances: 2 }) },
+};
+
+/** What the summary of several shapes shows of one. */
+interface ShapeResult {
+  shape: string;
+  instances: number;
+  seconds: number;
+  /** The `all` row of the recorder: every operation together. */
+  all: ReturnType<Recorder['rows']>[number];
+  ordersPerSecond: number;
+  /** CPU of all our processes over the load, per operation of the mix. */
+  cpuMsPerOp: number;
+  final: Record<Status, number>;
+  held: boolean;
+  /** Each invariant and how many times it broke. */
+  checks: { name: string; broken: number }[];
+}
+
+/** One shape, started fresh: seed, shop, check. Every invariant held when `held` is true. */
+async function mixOn(shape: string, options: MixOptions): Promise<ShapeResult> {
+  const { instances, start } = SHAPES[shape]!;
+  const platform = await start();
   const pool = openPool(platform.url, options.customers + 4);
+  // After the run, reads are also compared on each product instance directly (they share the Redis cache).
+  const readers: Reader[] = [
+    { name: 'via the front door', pool },
+    ...Object.entries(platform.processes)
+      .filter(([name]) => name.startsWith('product'))
+      .map(([name, url]) => ({ name: `on ${name}`, pool: openPool(url, 8) })),
+  ];
+  // The retried pairs' doors: the two order instances directly (one instance: it twice; monolith: the front door).
+  const orderUrls = Object.entries(platform.processes).filter(([name]) => /^(order|monolith)/.test(name));
+  const doorPools = orderUrls.map(([, url]) => openPool(url, options.customers));
+  const doors = [doorPools[0]!, doorPools[1] ?? doorPools[0]!] as const;
+  const doorNames =
+    orderUrls.length > 1
+      ? `a copy to ${orderUrls.map(([n]) => n).join(', a copy to ')}`
+      : `both to ${orderUrls[0]![0]}`;
+  let audit: ScaleAudit | undefined;
   try {
     const tag = Date.now().toString(36);
     const scope = {
@@ -548,36 +700,109 @@ async function mixOn(shape: string, options: MixOptions): Promise<boolean> {
       const sub = `${scope.prefix}${i}`;
       return new Customer(sub, platform.token(sub, 'customer'), run);
     });
+    if (instances > 0) audit = await startScaleAudit(instances);
+    const retried = await retriedPairs(customers, doors, doorNames);
+    const meter = new ProcessMeter(platform.processes);
+    await meter.loadStarts();
     const started = performance.now();
     await Promise.all(customers.map((c) => c.shop(Date.now() + options.duration * 1000)));
     const loadEnded = Date.now();
     const seconds = (performance.now() - started) / 1000;
+    await meter.loadEnded();
 
+    const layout = instances > 0 ? ` (gateway, ${instances} product + ${instances} order instance(s))` : '';
     console.log(
-      `\nmix on ${shape}: ${options.customers} customers, ${seconds.toFixed(1)} s, think ${options.thinkMs} ms, ` +
+      `\nmix on ${shape}${layout}: ${options.customers} customers, ${seconds.toFixed(1)} s, think ${options.thinkMs} ms, ` +
         `${catalog.length} products (${catalog.filter((p) => p.scarce).length} scarce), ${new Date().toISOString()}`,
     );
-    console.table(run.recorder.rows(seconds));
-    const verdict = await checkInvariants(run, customers, loadEnded, scope);
+    const rows = run.recorder.rows(seconds);
+    console.table(rows);
+    const more = instances > 0 ? [retried, meter.check()] : [retried];
+    const verdict = await checkInvariants(run, customers, loadEnded, scope, readers, audit, more);
     printOrders(run, customers, verdict);
-    return printVerdict(verdict, run.recorder);
+    meter.print();
+    audit?.print();
+    const held = printVerdict(verdict, run.recorder);
+    const count = (status: Status) => verdict.orders.filter((o) => o.status === status).length;
+    return {
+      shape,
+      instances,
+      seconds,
+      all: rows.at(-1)!,
+      ordersPerSecond: customers.flatMap((c) => c.orders).filter((o) => !o.retried).length / seconds,
+      cpuMsPerOp: (meter.cpuSeconds() * 1000) / rows.at(-1)!.count,
+      final: {
+        PENDING: count('PENDING'),
+        CONFIRMED: count('CONFIRMED'),
+        REJECTED: count('REJECTED'),
+        CANCELLED: count('CANCELLED'),
+      },
+      held,
+      checks: verdict.checks.map(({ name, problems }) => ({ name, broken: problems.length })),
+    };
   } finally {
-    await pool.close();
+    await audit?.close();
+    await Promise.all([...readers, ...doorPools.map((pool) => ({ pool }))].map((r) => r.pool.close()));
     await platform.stop();
   }
 }
 
+/** `both` and `all` as the shapes they stand for; anything else, a comma-separated list of shapes. */
+function shapesOf(option: string): string[] {
+  const shapes =
+    option === 'both'
+      ? ['monolith', 'split']
+      : option === 'all'
+        ? Object.keys(SHAPES)
+        : option.split(',').map((s) => s.trim());
+  for (const shape of shapes)
+    if (!(shape in SHAPES)) throw new Error(`unknown shape ${shape} (${Object.keys(SHAPES).join(', ')}, both, all)`);
+  return shapes;
+}
+
+/** The shapes side by side, printed and written to bench/results/mix-*.{json,svg}. */
+function summarize(results: ShapeResult[], options: MixOptions): void {
+  console.log(`\nmix: ${options.customers} customers, ${options.duration} s per shape, ${new Date().toISOString()}`);
+  const ms = (x: string) => x.replace(' ms', '');
+  console.table(
+    results.map((r) => ({
+      shape: r.shape,
+      'product + order instances': r.instances === 0 ? 'in one process' : `${r.instances} + ${r.instances}`,
+      'all ops/s': r.all['ops/s'],
+      'orders/s': Number(r.ordersPerSecond.toFixed(1)),
+      'p50 / p95 / p99 ms': `${ms(r.all.p50)} / ${ms(r.all.p95)} / ${ms(r.all.p99)}`,
+      'CPU ms per op': Number(r.cpuMsPerOp.toFixed(2)),
+      final: `${r.final.CONFIRMED} CONFIRMED, ${r.final.REJECTED} REJECTED, ${r.final.CANCELLED} CANCELLED`,
+      invariants: r.held ? 'all hold' : 'BROKEN',
+    })),
+  );
+  const bars = results.flatMap((r) => [
+    {
+      group: 'all operations',
+      label: r.shape,
+      value: r.all['ops/s'],
+      unit: 'ops/s',
+      note: `p50 ${r.all.p50}, p99 ${r.all.p99}`,
+    },
+    { group: 'orders placed', label: r.shape, value: r.ordersPerSecond, unit: 'orders/s' },
+  ]);
+  const title = `Shop-like mix by shape (${options.customers} customers, ${options.duration} s)`;
+  console.log(`chart and figures: ${writeResults('mix', title, results, bars)} (and .json)`);
+}
+
 export async function benchMix(options: MixOptions): Promise<void> {
-  const shapes = options.shape === 'both' ? ['monolith', 'split'] : [options.shape];
-  for (const shape of shapes) if (!['monolith', 'split'].includes(shape)) throw new Error(`unknown shape ${shape}`);
+  const shapes = shapesOf(options.shape);
+  const results: ShapeResult[] = [];
   for (const shape of shapes) {
     // A check that could not finish (the platform stopped answering) fails the run like a broken invariant.
-    const held = await mixOn(shape, options).catch(
-      (error: unknown) => (console.log(`mix on ${shape}: ${error}`), false),
+    const result = await mixOn(shape, options).catch(
+      (error: unknown) => (console.log(`mix on ${shape}: ${error}`), null),
     );
-    if (!held) {
+    if (result) results.push(result);
+    if (!result?.held) {
       console.log(`mix on ${shape}: FAILED (see above)`);
       process.exitCode = 1;
     }
   }
+  if (results.length > 0) summarize(results, options);
 }
