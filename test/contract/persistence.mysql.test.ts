@@ -1,3 +1,4 @@
+import { expect } from 'chai';
 import type { MikroORM } from '@mikro-orm/core';
 import { MikroOrmOrderPersistence } from '../../src/adapters/persistence/mikro-orm/order/mikro-orm-order-persistence.ts';
 import { migrate } from '../../src/adapters/persistence/mikro-orm/orm.ts';
@@ -66,4 +67,21 @@ describeOutboxStoreContract('mysql (MikroORM, two pools)', async () => {
     stores: [new MikroOrmOutboxStore(db.orm), new MikroOrmOutboxStore(await db.openAnother())],
     dispose: db.dispose,
   };
+});
+
+describe('migrations on MySQL', function () {
+  this.timeout(60_000);
+
+  it('lets instances started together on a fresh schema migrate it once, neither failing', async () => {
+    const db = await freshMysqlDatabase('product');
+    const config = loadConfig({ flags: { storage: 'mysql', productDbUrl: db.url, dbPoolSize: 2 }, env: {} });
+    const orms = await Promise.all([1, 2, 3].map(() => openModuleDatabase(config, 'product', silentLogger)));
+    try {
+      const applied = await Promise.all(orms.map((orm) => migrate(orm)));
+      expect(applied.map((names) => names.length).sort()).to.deep.equal([0, 0, 3]);
+    } finally {
+      for (const orm of orms) await orm.close();
+      await db.drop();
+    }
+  });
 });

@@ -3,6 +3,7 @@ import type { MikroORM, Options } from '@mikro-orm/core';
 import { type Migration, Migrator } from '@mikro-orm/migrations';
 import type { Logger } from '../../../shared/logger.port.ts';
 import { databaseUnavailable } from './database-unavailable.ts';
+import { sqlDatabaseOf } from './shared/sql.ts';
 
 export type Storage = 'sqlite' | 'mysql';
 
@@ -103,8 +104,26 @@ export function mysqlConnection(location: string, tls?: MysqlTlsOptions): Partia
   return { clientUrl: url.toString(), driverOptions: { jsonStrings: true, ...(ssl ? { ssl } : {}) } };
 }
 
-/** Applies pending migrations; returns the names applied (none on an up-to-date database). */
+/**
+ * Applies pending migrations; returns the names applied (none on an up-to-date database). On MySQL the
+ * database's named lock is held meanwhile: instances started together on a fresh schema would otherwise
+ * race (the loser failing on "table already exists"); the second waits, then finds nothing to apply.
+ */
 export async function migrate(orm: MikroORM): Promise<string[]> {
-  const applied = await orm.migrator.up();
-  return applied.map((m: { name: string }) => m.name);
+  const up = async () => (await orm.migrator.up()).map((m: { name: string }) => m.name);
+  const db = sqlDatabaseOf(orm);
+  if (db.dialect !== 'mysql') return up();
+  return db.session(async (session) => {
+    const lock = `hexashop-migrate:${orm.config.get('dbName')}`;
+    const got = await session.get('select get_lock(?, ?) as got', [lock, MIGRATION_LOCK_WAIT_S]);
+    if (Number(got?.got) !== 1)
+      throw new Error(`another process kept the migration lock ${lock} for ${MIGRATION_LOCK_WAIT_S} s`);
+    try {
+      return await up();
+    } finally {
+      await session.get('select release_lock(?)', [lock]);
+    }
+  });
 }
+
+const MIGRATION_LOCK_WAIT_S = 120;

@@ -29,6 +29,8 @@ export interface SqlDatabase extends Sql {
   readonly dialect: Storage;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: Sql) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** Runs `work` on one connection (session state such as named locks stays with it), no transaction. */
+  session<T>(work: (session: Sql) => Promise<T>): Promise<T>;
 }
 
 const opened = new WeakMap<MikroORM, SqlDatabase>();
@@ -120,6 +122,10 @@ class SqliteDatabase implements SqlDatabase {
     });
   }
 
+  session<T>(work: (session: Sql) => Promise<T>): Promise<T> {
+    return this.#withConnection(work);
+  }
+
   async #withConnection<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
     const native = this.#native ?? (await this.#open());
     const tx: Sql = {
@@ -209,18 +215,8 @@ class MysqlDatabase implements SqlDatabase {
     return ((await this.#execute(await this.#poolOf(), sql, params)) as MysqlResult).affectedRows ?? 0;
   }
 
-  async transaction<T>(work: (tx: Sql) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    const pool = await this.#poolOf();
-    const connection = await promised<MysqlConnection>((done) => pool.getConnection(done)).catch((e: Error) => {
-      throw this.#convert(e);
-    });
-    const tx: Sql = {
-      all: async (sql, params = []) => (await this.#execute(connection, sql, params)) as SqlRow[],
-      get: async (sql, params = []) => ((await this.#execute(connection, sql, params)) as SqlRow[])[0],
-      run: async (sql, params = []) =>
-        ((await this.#execute(connection, sql, params)) as MysqlResult).affectedRows ?? 0,
-    };
-    try {
+  transaction<T>(work: (tx: Sql) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    return this.#onConnection(async (tx, connection) => {
       for (let attempt = 1; ; attempt++) {
         try {
           return await this.#once(connection, tx, work, options);
@@ -228,11 +224,32 @@ class MysqlDatabase implements SqlDatabase {
           if (attempt >= DEADLOCK_ATTEMPTS || !isDeadlock(error)) throw error;
         }
       }
+    });
+  }
+
+  session<T>(work: (session: Sql) => Promise<T>): Promise<T> {
+    return this.#onConnection(work);
+  }
+
+  async #onConnection<T>(work: (session: Sql, connection: MysqlConnection) => Promise<T>): Promise<T> {
+    const pool = await this.#poolOf();
+    const connection = await promised<MysqlConnection>((done) => pool.getConnection(done)).catch((e: Error) => {
+      throw this.#convert(e);
+    });
+    const session: Sql = {
+      all: async (sql, params = []) => (await this.#execute(connection, sql, params)) as SqlRow[],
+      get: async (sql, params = []) => ((await this.#execute(connection, sql, params)) as SqlRow[])[0],
+      run: async (sql, params = []) =>
+        ((await this.#execute(connection, sql, params)) as MysqlResult).affectedRows ?? 0,
+    };
+    try {
+      return await work(session, connection);
     } finally {
       connection.release();
     }
   }
 
+  /** Transaction control goes by the text protocol: not every server prepares BEGIN and SET TRANSACTION. */
   async #once<T>(connection: MysqlConnection, tx: Sql, work: (tx: Sql) => Promise<T>, options: TransactionOptions) {
     const query = (sql: string) => promised<unknown>((done) => connection.query(sql, done));
     if (options.readCommitted) await query('set transaction isolation level read committed');
