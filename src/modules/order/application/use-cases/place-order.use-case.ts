@@ -5,7 +5,7 @@ import { Order, type OrderItem, type OrderProps } from '../../domain/order.ts';
 import { emitOrderEvent } from '../order-events.ts';
 import { IDEMPOTENCY_KEY_TAKEN, type IdempotencyRecord, type PlacementMode } from '../ports/order-persistence.port.ts';
 import type { OrderPorts } from '../ports/order-ports.ts';
-import { settleOrder } from './settle-order.use-case.ts';
+import { settlePending } from './settle-order.use-case.ts';
 
 export interface PlaceOrderCommand {
   customerId: string;
@@ -86,7 +86,7 @@ async function settleDirectly(deps: OrderPorts, order: OrderProps, cmd: PlaceOrd
   const items = order.items.map(({ productId, quantity }) => ({ productId, quantity }));
   try {
     const result = await deps.catalog.reserve(order.id, items, cmd.correlationId);
-    const settled = await settleOrder(deps, { orderId: order.id, result, correlationId: cmd.correlationId });
+    const settled = await settlePending(deps, { orderId: order.id, result, correlationId: cmd.correlationId });
     if (settled && settled.status !== 'PENDING') return { order: settled, answer: 'sync' };
   } catch (error) {
     deps.logger.warn('order recorded but not settled directly; events will settle it', {

@@ -22,12 +22,21 @@ export async function settleOrder(
   deps: Pick<OrderPorts, 'persistence' | 'clock' | 'logger'>,
   cmd: SettleOrderCommand,
 ): Promise<OrderProps | null> {
+  // A plain read first: the event that follows a direct settlement then costs no transaction.
   const current = await deps.persistence.orders.findById(cmd.orderId);
   if (!current) {
     deps.logger.warn('reservation outcome for an unknown order ignored', { orderId: cmd.orderId });
     return null;
   }
   if (current.status !== 'PENDING') return current.toProps();
+  return settlePending(deps, cmd);
+}
+
+/** Settles an order known to be PENDING a moment ago (the direct call just recorded it): no read first. */
+export async function settlePending(
+  deps: Pick<OrderPorts, 'persistence' | 'clock' | 'logger'>,
+  cmd: SettleOrderCommand,
+): Promise<OrderProps | null> {
   for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
     const settled = await deps.persistence.transaction(async (tx) => {
       const order = await tx.orders.findById(cmd.orderId);
