@@ -16,6 +16,7 @@ import { orderMigrations } from '../adapters/persistence/mikro-orm/order/order.m
 import { migrate, openDatabase } from '../adapters/persistence/mikro-orm/orm.ts';
 import { productMigrations } from '../adapters/persistence/mikro-orm/product/product.migrations.ts';
 import { MikroOrmOutboxStore } from '../adapters/persistence/mikro-orm/shared/mikro-orm-outbox.ts';
+import { sqlDatabaseOf } from '../adapters/persistence/mikro-orm/shared/sql.ts';
 import type { Cache } from '../shared/cache.port.ts';
 import type { Logger } from '../shared/logger.port.ts';
 import type { EventBus } from '../shared/messaging/event-bus.port.ts';
@@ -70,7 +71,7 @@ export async function moduleStorage(
   lifecycle.onStop('relays', `${module}-relay`, () => relay.stop());
   const ping = async () => {
     try {
-      await orm.em.getConnection().execute('select 1');
+      await sqlDatabaseOf(orm).get('select 1');
       return relay.problem();
     } catch (error) {
       return `database: ${(error as Error).message}`;

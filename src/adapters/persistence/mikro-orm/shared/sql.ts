@@ -80,8 +80,9 @@ interface LibsqlDatabase {
 
 /**
  * SQLite through the `libsql` handle of MikroORM's single connection. The driver is synchronous; what
- * keeps a transaction's statements together is the connection's mutex, taken through the ORM's Kysely
- * client exactly as the ORM's own transactions take it, so both kinds of work take turns.
+ * keeps a transaction's statements together is that work on the connection takes turns: each statement
+ * or transaction waits for the one before. Once the database is migrated (MikroORM's migrator runs
+ * before anything else), the repositories, the relay and the health check all go through here.
  */
 class SqliteDatabase implements SqlDatabase {
   readonly dialect = 'sqlite' as const;
@@ -89,6 +90,7 @@ class SqliteDatabase implements SqlDatabase {
   readonly #convert: Convert;
   readonly #statements = new Map<string, LibsqlStatement>();
   #native: LibsqlDatabase | undefined;
+  #turn: Promise<unknown> = Promise.resolve();
 
   constructor(orm: MikroORM) {
     this.#orm = orm;
@@ -133,11 +135,12 @@ class SqliteDatabase implements SqlDatabase {
       get: async (sql, params = []) => this.#call(() => this.#prepared(native, sql).get(bind(params))),
       run: async (sql, params = []) => this.#call(() => this.#prepared(native, sql).run(bind(params)).changes),
     };
-    const connection = this.#orm.em.getConnection() as unknown as KyselyOwner;
-    return connection
-      .getClient()
-      .connection()
-      .execute(() => work(tx));
+    const next = this.#turn.then(
+      () => work(tx),
+      () => work(tx),
+    );
+    this.#turn = next.catch(() => undefined);
+    return next;
   }
 
   async #open(): Promise<LibsqlDatabase> {
@@ -158,10 +161,6 @@ class SqliteDatabase implements SqlDatabase {
       throw this.#convert(error as Error);
     }
   }
-}
-
-interface KyselyOwner {
-  getClient(): { connection(): { execute<T>(work: () => Promise<T>): Promise<T> } };
 }
 
 /** SQLite stores our times as epoch milliseconds (as MikroORM writes them) and has no booleans. */
