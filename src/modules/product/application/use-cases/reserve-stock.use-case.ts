@@ -83,11 +83,6 @@ async function tryReserve(
   }
 
   const now = deps.clock.now();
-  // A fixed lock order (by product id) keeps two multi-item reservations from deadlocking on row locks.
-  const items = [...cmd.items].sort((a, b) => a.productId.localeCompare(b.productId));
-  for (const item of items) {
-    if (!(await tx.products.adjustStock(item.productId, -item.quantity, now))) throw new Shortfall();
-  }
   const lines: ReservedLine[] = cmd.items.map((item) => {
     const p = byId.get(item.productId)!;
     return {
@@ -115,6 +110,14 @@ async function tryReserve(
       payload: { orderId: cmd.orderId, lines },
     }),
   );
+  // Stock is taken last: a product's row stays locked from its UPDATE to the commit, and every order for
+  // a popular product queues on that lock, so nothing else may run in between. A shortfall rolls back
+  // the reservation and the event written above. A fixed lock order (by product id) keeps two
+  // multi-item reservations from deadlocking.
+  const items = [...cmd.items].sort((a, b) => a.productId.localeCompare(b.productId));
+  for (const item of items) {
+    if (!(await tx.products.adjustStock(item.productId, -item.quantity, now))) throw new Shortfall();
+  }
   return { status: 'RESERVED', lines };
 }
 
