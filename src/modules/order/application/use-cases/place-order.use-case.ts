@@ -86,7 +86,8 @@ async function settleDirectly(deps: OrderPorts, order: OrderProps, cmd: PlaceOrd
   const items = order.items.map(({ productId, quantity }) => ({ productId, quantity }));
   try {
     const result = await deps.catalog.reserve(order.id, items, cmd.correlationId);
-    const settled = await settlePending(deps, { orderId: order.id, result, correlationId: cmd.correlationId });
+    const command = { orderId: order.id, result, correlationId: cmd.correlationId };
+    const settled = await settlePending(deps, command, Order.restore(order));
     if (settled && settled.status !== 'PENDING') return { order: settled, answer: 'sync' };
   } catch (error) {
     deps.logger.warn('order recorded but not settled directly; events will settle it', {

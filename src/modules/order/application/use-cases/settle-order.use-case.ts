@@ -32,14 +32,21 @@ export async function settleOrder(
   return settlePending(deps, cmd);
 }
 
-/** Settles an order known to be PENDING a moment ago (the direct call just recorded it): no read first. */
+/**
+ * Settles an order known to be PENDING a moment ago, with no read first: the direct call just recorded
+ * it (`known`, as recorded), so the first attempt moves that version on without reading it back. If
+ * anything moved it meanwhile, the compare-and-set fails and the next attempt reads what is there.
+ */
 export async function settlePending(
   deps: Pick<OrderPorts, 'persistence' | 'clock' | 'logger'>,
   cmd: SettleOrderCommand,
+  known?: Order,
 ): Promise<OrderProps | null> {
+  let assumed = known;
   for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
     const settled = await deps.persistence.transaction(async (tx) => {
-      const order = await tx.orders.findById(cmd.orderId);
+      const order = assumed ?? (await tx.orders.findById(cmd.orderId));
+      assumed = undefined;
       if (order?.status !== 'PENDING') return order;
       if (!(await firstDelivery(tx.inbox, cmd.inbox))) return order;
       const change = decide(order, cmd.result, deps.clock.now());

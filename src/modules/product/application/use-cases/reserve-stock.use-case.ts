@@ -69,10 +69,9 @@ async function tryReserve(
   tx: ProductTransaction,
   cmd: ReserveStockCommand,
 ): Promise<ReservationOutcome> {
-  const existing = await tx.reservations.find(cmd.orderId);
-  if (existing) return outcomeOf(existing);
+  // No read for an earlier reservation first: inserting this one fails on the order's key if there is
+  // one (RESERVATION_EXISTS), and afterRace answers with it. A repeat is rare; the read was on every order.
   await firstDelivery(tx.inbox, cmd.inbox);
-
   const products = await tx.products.findByIds(cmd.items.map((i) => i.productId));
   const byId = new Map(products.map((p) => [p.id, p.toProps()]));
   if (cmd.items.some((i) => !byId.has(i.productId))) {
