@@ -1,7 +1,6 @@
 import type { Logger } from '../../shared/logger.port.ts';
 import type { EventBus } from '../../shared/messaging/event-bus.port.ts';
 import type { EventEnvelope } from '../../shared/messaging/event-envelope.ts';
-import { partitionOf } from './partition.ts';
 import { sleep } from './retry-policy.ts';
 
 export interface OutboxRecord {
@@ -54,7 +53,6 @@ export const defaultRelayOptions: RelayOptions = {
 /**
  * Moves committed outbox rows onto the event bus: at least once, in order per aggregate. Rows are marked
  * published only after the bus has taken them, so a crash at any point means a re-send, never a loss.
- * Batches are split by (topic, partition): partitions go out in parallel, each one in commit order.
  */
 export class OutboxRelay {
   readonly #store: OutboxStore;
@@ -129,22 +127,27 @@ export class OutboxRelay {
     return batch;
   }
 
-  /** One claim: lanes go out in parallel under the store's lease; only lanes the bus took are marked. */
+  /**
+   * One claim: each topic's records go out in one publish (in commit order, so every partition's events
+   * keep theirs; a Kafka producer sends one request per broker for all of them), topics in parallel.
+   * Only the records of topics the bus took are marked.
+   */
   async #claimAndPublish(): Promise<number> {
     let failure: { reason: unknown } | undefined;
     const sent = await this.#store.withClaim(this.#options.batchSize, async (records) => {
-      const lanes = new Map<string, OutboxRecord[]>();
+      const byTopic = new Map<string, OutboxRecord[]>();
       for (const record of records) {
-        const lane = `${record.topic}/${partitionOf(record.event.aggregateId)}`;
-        lanes.set(lane, [...(lanes.get(lane) ?? []), record]);
+        const batch = byTopic.get(record.topic);
+        if (batch) batch.push(record);
+        else byTopic.set(record.topic, [record]);
       }
       const results = await Promise.allSettled(
-        [...lanes.values()].map(async (lane) => {
+        [...byTopic].map(async ([topic, batch]) => {
           await this.#bus.publish(
-            lane[0]!.topic,
-            lane.map((r) => r.event),
+            topic,
+            batch.map((r) => r.event),
           );
-          return lane.map((r) => r.seq);
+          return batch.map((r) => r.seq);
         }),
       );
       const rejected = results.find((r) => r.status === 'rejected');
