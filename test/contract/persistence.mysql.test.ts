@@ -72,9 +72,9 @@ describeOutboxStoreContract('mysql (MikroORM, two pools)', async () => {
 describe('migrations on MySQL', function () {
   this.timeout(60_000);
 
-  it('lets instances started together on a fresh schema migrate it once, neither failing', async () => {
+  it('lets instances started together on a fresh schema migrate it once, neither failing, even with a pool of one', async () => {
     const db = await freshMysqlDatabase('product');
-    const config = loadConfig({ flags: { storage: 'mysql', productDbUrl: db.url, dbPoolSize: 2 }, env: {} });
+    const config = loadConfig({ flags: { storage: 'mysql', productDbUrl: db.url, dbPoolSize: 1 }, env: {} });
     const orms = await Promise.all([1, 2, 3].map(() => openModuleDatabase(config, 'product', silentLogger)));
     try {
       const applied = await Promise.all(orms.map((orm) => migrate(orm)));

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { MikroORM, Options } from '@mikro-orm/core';
+import mysql from 'mysql2/promise';
 import { type Migration, Migrator } from '@mikro-orm/migrations';
 import type { Logger } from '../../../shared/logger.port.ts';
 import { databaseUnavailable } from './database-unavailable.ts';
@@ -108,22 +109,30 @@ export function mysqlConnection(location: string, tls?: MysqlTlsOptions): Partia
  * Applies pending migrations; returns the names applied (none on an up-to-date database). On MySQL the
  * database's named lock is held meanwhile: instances started together on a fresh schema would otherwise
  * race (the loser failing on "table already exists"); the second waits, then finds nothing to apply.
+ * The lock lives on a connection of its own, not one of the pool's: a pool of one would be left with
+ * nothing for the migrator.
  */
 export async function migrate(orm: MikroORM): Promise<string[]> {
   const up = async () => (await orm.migrator.up()).map((m: { name: string }) => m.name);
-  const db = sqlDatabaseOf(orm);
-  if (db.dialect !== 'mysql') return up();
-  return db.session(async (session) => {
-    const lock = `hexashop-migrate:${orm.config.get('dbName')}`;
-    const got = await session.get('select get_lock(?, ?) as got', [lock, MIGRATION_LOCK_WAIT_S]);
-    if (Number(got?.got) !== 1)
+  if (sqlDatabaseOf(orm).dialect !== 'mysql') return up();
+  const { clientUrl, dbName, driverOptions } = {
+    clientUrl: orm.config.get('clientUrl'),
+    dbName: orm.config.get('dbName'),
+    driverOptions: orm.config.get('driverOptions') as { ssl?: object },
+  };
+  const lock = `hexashop-migrate:${dbName}`;
+  const session = await mysql.createConnection({ uri: clientUrl, database: dbName, ssl: driverOptions.ssl });
+  try {
+    const [rows] = await session.query<mysql.RowDataPacket[]>('select get_lock(?, ?) as got', [
+      lock,
+      MIGRATION_LOCK_WAIT_S,
+    ]);
+    if (Number(rows[0]?.got) !== 1)
       throw new Error(`another process kept the migration lock ${lock} for ${MIGRATION_LOCK_WAIT_S} s`);
-    try {
-      return await up();
-    } finally {
-      await session.get('select release_lock(?)', [lock]);
-    }
-  });
+    return await up();
+  } finally {
+    await session.end().catch(() => session.destroy());
+  }
 }
 
 const MIGRATION_LOCK_WAIT_S = 120;
