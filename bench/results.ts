@@ -42,6 +42,7 @@ const COLORS: Record<string, string> = {
   ours: '#2f6fdf',
   gateway: '#2f6fdf',
   floor: '#9aa5b1',
+  'floor+http': '#6d7a87',
   'node floor': '#9aa5b1',
   nginx: '#7f8c8d',
   direct: '#c0c6cc',

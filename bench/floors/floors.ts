@@ -7,15 +7,25 @@
  * - split (gateway + product + order on MySQL, Kafka, Redis; `npm run services:up` first) next to the
  *   floors on two scratch MySQL schemas.
  *
- * Orders: POST /api/v1/orders from `connections` autocannon connections for `duration` seconds, against the
- * floor (order-floor.ts: the same durable writes with the raw driver, `connections` orders in flight).
+ * Orders: POST /api/v1/orders from `connections` autocannon connections for `duration` seconds, beside two
+ * floors that share one implementation of placing an order (order-floor.ts: the same durable writes with
+ * the raw driver):
+ *   - `floor`: in this process, no HTTP, `connections` orders in flight. Issue 10's target is against it,
+ *     and it is the database floor: what the writes alone cost.
+ *   - `floor+http` (order-floor-http.ts): the same writes behind a bare node:http server in a child
+ *     process, driven by autocannon like ours with the same request (POST /orders?mode=…, an HS256 bearer
+ *     token, the JSON body) and answered with the order as JSON. Our path pays for HTTP (request parsing,
+ *     the body, a response written on a socket: ~100 µs of CPU per response on loopback here) and `floor`
+ *     does not, so ours / floor charges us for HTTP as well; ours / (floor+http) is what our own code
+ *     costs over a server that does the same writes. Reported beside, not judged.
  * Sync counts confirmed orders per second of load; async counts orders settled per second from the first
- * request to the last settlement (the load, then waiting until none is PENDING). Latency is what the
- * client waits for: the 201 (sync), the 202 (async). Reads: GET /api/v1/products/{id} on a product read
+ * request to the last settlement (the load, then waiting until none is PENDING: our path by asking for
+ * PENDING orders, floor+http by its GET /stats). Latency is what the client waits for: the 201 (sync),
+ * the 202 (async); for `floor`, its transactions. Reads: GET /api/v1/products/{id} on a product read
  * before (the cache hits) against read-floor.ts (node:http + one SELECT by primary key), after 2 s of
  * warm-up each. Beside the figures, what each order or read cost: CPU of our processes (from their
- * /metrics) or of the floor's, the database server's CPU, and on MySQL its statement, commit and redo-log
- * fsync counters.
+ * /metrics) or of the floor's (this process for `floor`, the child's from /proc for `floor+http` and the
+ * read floor), the database server's CPU, and on MySQL its statement, commit and redo-log fsync counters.
  *
  * Targets (issue 10): orders ≥ 0.5 × floor in both shapes and both modes; hot reads ≥ 0.7 × floor in the
  * monolith. PASS/MISS is printed; a MISS never fails the run (a bench, not a test).
@@ -24,12 +34,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type autocannon from 'autocannon';
 import type { Storage } from '../../src/adapters/persistence/mikro-orm/orm.ts';
+import { signToken } from '../../src/adapters/auth/jwt.ts';
 import { freePort } from '../../test/support/ports.ts';
 import { hammer, type LoadOptions } from '../load.ts';
 import { writeResults } from '../results.ts';
-import { type Platform, sleep, startMonolithProcess, startSplitProcesses, untilOk } from '../platform.ts';
+import { BENCH_JWT, type Platform, sleep, startMonolithProcess, startSplitProcesses, untilOk } from '../platform.ts';
 import { childCpuSeconds, type Cost, cpuSeconds, type Meter, type Spent, startMeter } from './costs.ts';
 import { orderFloor, type PlacementMode } from './order-floor.ts';
+import type { OrderFloorStats } from './order-floor-http.ts';
 import { LEGEND, type Measured, report, type Scenario } from './report.ts';
 import { type ScratchDatabases, scratchDatabases, undoOnInterrupt } from './scratch.ts';
 
@@ -206,7 +218,9 @@ async function measureFloors(shape: Shape, options: FloorsOptions): Promise<Meas
     const figures: Measured[] = [];
     if (options.scenarios.includes('get')) figures.push(await readFloor(scratch, options));
     for (const mode of ['sync', 'async'] as const) {
-      if (options.scenarios.includes(mode)) figures.push(await ordersAtFloor(scratch, mode, options));
+      if (!options.scenarios.includes(mode)) continue;
+      figures.push(await ordersAtFloor(scratch, mode, options));
+      figures.push(await ordersAtHttpFloor(scratch, mode, options));
     }
     return figures;
   } finally {
@@ -237,6 +251,61 @@ async function ordersAtFloor(scratch: ScratchDatabases, mode: PlacementMode, opt
   };
   if (result.deadlockRetries > 0) console.error(`floor ${mode}: ${result.deadlockRetries} deadlocks retried`);
   return figure;
+}
+
+/**
+ * The floor's writes behind node:http (order-floor-http.ts) in a child process, one per mode, loaded by
+ * autocannon as ours is. Async: from the first request until the child has confirmed every order it
+ * placed (its GET /stats), as the in-process floor counts it.
+ */
+async function ordersAtHttpFloor(scratch: ScratchDatabases, mode: PlacementMode, options: FloorsOptions) {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['bench/floors/order-floor-http.ts', String(port), mode, scratch.storage, scratch.productDb, scratch.orderDb],
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FLOOR_JWT: JSON.stringify(BENCH_JWT) } },
+  );
+  const stop = undoOnInterrupt(() => stopChild(child));
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    await untilOk(`${url}/health/live`);
+    const stats = async () => (await (await fetch(`${url}/stats`)).json()) as OrderFloorStats;
+    const customer = signToken(BENCH_JWT, { id: 'floor', role: 'customer' }, 3600);
+    const metered = await startMeter(
+      async () => ({ 'floor+http': childCpuSeconds(child.pid!) }),
+      scratch.storage === 'mysql',
+    );
+    const before = await stats();
+    const started = performance.timeOrigin + performance.now();
+    const result = await hammer(url, options, {
+      method: 'POST',
+      path: `/orders?mode=${mode}`,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${customer}` },
+      body: JSON.stringify({ items: [{ productId: scratch.productId, quantity: 1 }] }),
+    });
+    let after = await stats();
+    let seconds = result.duration;
+    let orders = result['2xx'];
+    let unsettled = 0;
+    if (mode === 'async') {
+      const deadline = performance.now() + SETTLE_TIMEOUT_MS;
+      const settling = () => after.inFlight > 0 || after.confirmed < after.placed;
+      while (settling() && after.relaying && performance.now() < deadline) {
+        await sleep(20);
+        after = await stats();
+      }
+      orders = after.confirmed - before.confirmed;
+      unsettled = after.placed - after.confirmed;
+      seconds = ((after.lastConfirmedAt || performance.timeOrigin + performance.now()) - started) / 1000;
+    }
+    const cost = (await metered.stop()).per(orders);
+    const writeTx = (after.commits - before.commits) / Math.max(1, orders);
+    const figure = fromAutocannon(`orders ${mode}`, 'floor+http', result, { ...cost, writeTx });
+    if (after.deadlockRetries > 0) console.error(`floor+http ${mode}: ${after.deadlockRetries} deadlocks retried`);
+    return { ...figure, rate: Math.round(orders / seconds), failed: figure.failed + unsettled };
+  } finally {
+    await stop();
+  }
 }
 
 async function readFloor(scratch: ScratchDatabases, options: FloorsOptions): Promise<Measured> {
