@@ -7,7 +7,6 @@
  */
 import type { MikroORM } from '@mikro-orm/core';
 import { BaseMySqlPlatform } from '@mikro-orm/sql';
-import type { Storage } from '../orm.ts';
 
 /** A value bound to a `?` placeholder; dates and booleans are stored as each dialect stores them. */
 export type SqlValue = string | number | boolean | null | Date;
@@ -26,7 +25,7 @@ export interface TransactionOptions {
 }
 
 export interface SqlDatabase extends Sql {
-  readonly dialect: Storage;
+  readonly dialect: 'sqlite' | 'mysql';
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: Sql) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Runs `work` on one connection (session state such as named locks stays with it), no transaction. */
