@@ -3,6 +3,7 @@ import { createServer as createHttpServer, type RequestListener, type Server } f
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
+import type { HttpApp } from '../edge/http-app.ts';
 import { sendProblem } from '../edge/http/problem.ts';
 import type { Logger } from '../shared/logger.port.ts';
 import type { Config } from './config.schema.ts';
@@ -30,7 +31,11 @@ export async function serveHttp(app: RequestListener, settings: ListenSettings, 
     settings.tlsCertFile && settings.tlsKeyFile
       ? { cert: readFileSync(settings.tlsCertFile), key: readFileSync(settings.tlsKeyFile) }
       : null;
-  const server: AnyServer = tls ? createHttpsServer({ ...tls, minVersion: 'TLSv1.2' }, app) : createHttpServer(app);
+  // How the edge wants its requests and responses made (with Express's prototypes: see createHttpApp).
+  const messages = 'serverOptions' in app ? (app as HttpApp).serverOptions : {};
+  const server: AnyServer = tls
+    ? createHttpsServer({ ...messages, ...tls, minVersion: 'TLSv1.2' }, app)
+    : createHttpServer(messages, app);
   if (tls) {
     server.on('tlsClientError', (error: Error & { code?: string }) =>
       logger.debug('TLS handshake failed', { code: error.code, error: error.message }),

@@ -11,14 +11,15 @@ export type Step = (req: IncomingMessage, res: ServerResponse, next: Next) => vo
 /**
  * Runs the steps in order, then `done`. The first error (passed to `next` or thrown) goes to `fail` and ends
  * the run. Steps run inside whatever async context the previous ones set up (the request scope, the trace
- * context), and so does `done`. One `next` per request: the gateway's hot path runs through here.
+ * context), and so does `done`. One `next` per request, and `done` and `fail` are handed the request and
+ * response, so they need not be closures made per request: every request runs through here.
  */
 export function runSteps(
   steps: readonly Step[],
   req: IncomingMessage,
   res: ServerResponse,
-  done: () => void,
-  fail: (error: unknown) => void,
+  done: (req: IncomingMessage, res: ServerResponse) => void,
+  fail: (error: unknown, req: IncomingMessage, res: ServerResponse) => void,
 ): void {
   let index = 0;
   let finished = false;
@@ -26,19 +27,19 @@ export function runSteps(
     if (finished) return;
     if (error !== undefined) {
       finished = true;
-      return fail(error);
+      return fail(error, req, res);
     }
     const step = steps[index++];
     if (!step) finished = true;
     try {
       if (step) step(req, res, next);
-      else done();
+      else done(req, res);
     } catch (thrown) {
       // A step that threw before handing on, or the dispatcher: answered as a problem. A step that threw
       // after handing on is too late to answer for: what came after it answers the request.
       if (!step || !finished) {
         finished = true;
-        fail(thrown);
+        fail(thrown, req, res);
       }
     }
   };

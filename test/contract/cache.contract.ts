@@ -7,7 +7,7 @@ export interface CacheUnderTest {
   dispose(): Promise<void>;
 }
 
-/** What every Cache adapter must do: JSON values in and out, expiry, deletion, no shared references. */
+/** What every Cache adapter must do: JSON values and text in and out, expiry, deletion, no shared references. */
 export function describeCacheContract(name: string, make: () => Promise<CacheUnderTest>) {
   describe(`Cache contract: ${name}`, function () {
     this.timeout(10_000);
@@ -25,6 +25,16 @@ export function describeCacheContract(name: string, make: () => Promise<CacheUnd
       expect(read).to.deep.equal(value);
       read!.nested.list.push('mutated');
       expect(await t.cache.get(key)).to.deep.equal(value);
+    });
+
+    it('returns text stored as text exactly as it was, and misses what it does not hold', async () => {
+      const key = `k-${newId()}`;
+      const text = '3 {"name":"Tea \\"green\\" é","n":1}';
+      expect(await t.cache.getText(key)).to.equal(undefined);
+      await t.cache.setText(key, text, 60);
+      expect(await t.cache.getText(key)).to.equal(text);
+      await t.cache.delete(key);
+      expect(await t.cache.getText(key)).to.equal(undefined);
     });
 
     it('misses unknown and deleted keys', async () => {

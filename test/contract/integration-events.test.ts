@@ -104,6 +104,8 @@ async function deliver(to: 'order' | 'product' | 'cache', event: EventEnvelope) 
     cache: invalidateProductCache({
       get: async () => undefined,
       set: async () => {},
+      getText: async () => undefined,
+      setText: async () => {},
       delete: async (key) => void asked.uncached.push(key),
     }),
   };

@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { jwtSettings } from '../../src/bootstrap/signing-key.ts';
-import { call, type RequestOptions } from '../support/http.ts';
+import { call, rawRequest, type RequestOptions } from '../support/http.ts';
 import { startMonolith, type TestPlatform } from '../support/monolith.ts';
 import {
   absentId,
@@ -385,6 +385,26 @@ describe('HTTP edge', () => {
       expectProblem(await call(platform.url, 'GET', '/'), 404);
     });
 
+    it('routes into a module as Express mounts it: any case, a trailing slash, an absolute-form target', async () => {
+      const path = `/api/v1/products/${product.id}`;
+      for (const target of [path, `/API/V1/Products/${product.id}`, `http://shop.example${path}`]) {
+        const r = await rawRequest(platform.url, [`GET ${target} HTTP/1.1`, 'host: x']);
+        expect(r.status, target).to.equal(200);
+        expect(r.body.id, target).to.equal(product.id);
+      }
+      const page = await rawRequest(platform.url, ['GET /api/v1/products/?limit=1 HTTP/1.1', 'host: x']);
+      expect(page.status).to.equal(200);
+      expect(page.body.items).to.have.length(1);
+      // Under a module's mount but no route of it: the app's 404, naming the path as sent.
+      const deeper = await call(platform.url, 'GET', `${path}/x`);
+      expectProblem(deeper, 404, 'ROUTE_NOT_FOUND');
+      expect(deeper.body.detail).to.equal(`no route for GET ${path}/x`);
+      expect(deeper.body.instance).to.equal(`${path}/x`);
+      const options = await call(platform.url, 'OPTIONS', path);
+      expect(options.status).to.equal(200);
+      expect(options.headers.get('allow')).to.equal('DELETE, GET, HEAD, PATCH');
+    });
+
     it('answers a path that is not valid percent-encoding with 400, not 500', async () => {
       expectProblem(await call(platform.url, 'GET', '/api/v1/products/%E0%A4%A'), 400);
       expectProblem(await call(platform.url, 'GET', '/api/v1/orders/%ZZ', { token: alice }), 400);
@@ -420,6 +440,7 @@ describe('HTTP edge', () => {
 
     it('serves Prometheus metrics labelled with route templates, never raw ids', async () => {
       expect((await call(platform.url, 'GET', `/api/v1/products/${product.id}`)).status).to.equal(200);
+      expect((await call(platform.url, 'GET', `/API/V1/PRODUCTS/${product.id}`)).status).to.equal(200);
       const missing = absentId();
       expect((await call(platform.url, 'GET', `/api/v1/products/${missing}`)).status).to.equal(404);
       const r = await call<string>(platform.url, 'GET', '/metrics');
@@ -434,6 +455,8 @@ describe('HTTP edge', () => {
       expect(labelled('/api/v1/products/:id', 404), requests.join('\n')).to.be.a('string');
       expect(labelled('/api/v1/orders', 201), requests.join('\n')).to.be.a('string');
       expect(requests.some((l) => l.includes('route="/:id"'))).to.equal(false);
+      // The template as the route is mounted, whatever case the request was sent in.
+      expect(requests.some((l) => /route="[^"]*[A-Z]/.test(l))).to.equal(false);
       expect(r.body).to.not.include(product.id);
       expect(r.body).to.not.include(missing);
       expect(r.body).to.match(/^# TYPE http_requests_total counter$/m);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { call } from '../support/http.ts';
+import { call, rawRequest } from '../support/http.ts';
 import { startMonolith, type TestPlatform } from '../support/monolith.ts';
 import {
   absentId,
@@ -148,6 +148,45 @@ describe('HTTP products', () => {
       expect(r.status).to.equal(200);
       expect(r.body).to.deep.equal(p);
       expect(r.headers.get('etag')).to.equal(`"${p.version}"`);
+    });
+
+    it('answers a read served from the cache as the first one, byte for byte, as res.json would', async () => {
+      const p = seeded[1]!;
+      const path = `/api/v1/products/${p.id}`;
+      const first = await rawRequest(url(), [`GET ${path} HTTP/1.1`, 'host: x']);
+      const again = await rawRequest(url(), [`GET ${path} HTTP/1.1`, 'host: x']);
+      for (const r of [first, again]) {
+        expect(r.status).to.equal(200);
+        expect(r.body).to.deep.equal(p);
+        expect(r.headers.get('content-type')).to.equal('application/json; charset=utf-8');
+        expect(r.headers.get('content-length')).to.equal(String(Buffer.byteLength(JSON.stringify(p))));
+        expect(r.headers.get('etag')).to.equal(`"${p.version}"`);
+      }
+    });
+
+    it('answers a conditional read with 304 and no body while the ETag matches, and HEAD without a body', async () => {
+      const p = seeded[2]!;
+      const path = `/api/v1/products/${p.id}`;
+      const fresh = await rawRequest(url(), [`GET ${path} HTTP/1.1`, 'host: x', `if-none-match: "${p.version}"`]);
+      expect(fresh.status).to.equal(304);
+      expect(fresh.body).to.equal(undefined);
+      expect(fresh.headers.get('etag')).to.equal(`"${p.version}"`);
+      expect(fresh.headers.get('content-type')).to.equal(null);
+      const stale = await call<Product>(url(), 'GET', path, { headers: { 'if-none-match': '"999"' } });
+      expect(stale.status).to.equal(200);
+      expect(stale.body).to.deep.equal(p);
+      const head = await rawRequest(url(), [`HEAD ${path} HTTP/1.1`, 'host: x']);
+      expect(head.status).to.equal(200);
+      expect(head.body).to.equal(undefined);
+      expect(head.headers.get('content-length')).to.equal(String(Buffer.byteLength(JSON.stringify(p))));
+    });
+
+    it('refuses a query string, and reads the id in any case', async () => {
+      const p = seeded[3]!;
+      expectProblem(await call(url(), 'GET', `/api/v1/products/${p.id}?mode=x`), 400, 'VALIDATION_FAILED');
+      const upper = await call<Product>(url(), 'GET', `/api/v1/products/${p.id.toUpperCase()}`);
+      expect(upper.status).to.equal(200);
+      expect(upper.body).to.deep.equal(p);
     });
 
     it('answers 404 for an unknown id and 400 for a malformed one', async () => {

@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 
 /** `service` is for calls between the services (e.g. the order service reserving stock); no public route takes it. */
@@ -29,10 +30,26 @@ export interface JwtSettings {
 }
 
 const ALGORITHM = 'HS256';
+
+const keys = new Map<string, KeyObject>();
+
+/**
+ * The signing secret as a KeyObject, made once: handed a string, jsonwebtoken tries it as a PEM public key
+ * first (a throw and a catch), then wraps it anew, on every token (about 22 µs of a 29 µs verification).
+ */
+function secretKey(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (key === undefined) {
+    if (keys.size >= 16) keys.clear();
+    key = createSecretKey(Buffer.from(secret, 'utf8'));
+    keys.set(secret, key);
+  }
+  return key;
+}
 const SUBJECT = /^[\w.@:-]{1,128}$/;
 
 export function signToken(settings: JwtSettings, principal: Principal, ttlSeconds: number): string {
-  return jwt.sign({ role: principal.role }, settings.secret, {
+  return jwt.sign({ role: principal.role }, secretKey(settings.secret), {
     algorithm: ALGORITHM,
     subject: principal.id,
     issuer: settings.issuer,
@@ -53,7 +70,7 @@ export function verifyToken(settings: JwtSettings, token: string): Principal {
     throw new TokenRefused('the token names critical extensions this service does not support');
   }
   try {
-    const decoded = jwt.verify(token, settings.secret, {
+    const decoded = jwt.verify(token, secretKey(settings.secret), {
       algorithms: [ALGORITHM],
       issuer: settings.issuer,
       audience: settings.audience,

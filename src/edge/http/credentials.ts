@@ -1,9 +1,12 @@
-import type { IncomingMessage } from 'node:http';
 import type { Step } from '../pipeline.ts';
 import { type ApiKeyRing, type JwtSettings, principalOf, unauthorized } from './auth.ts';
 
-/** Credentials that were refused, held until the verdict step so the rate limits can count the request first. */
-const refusals = new WeakMap<IncomingMessage, unknown>();
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** Credentials that were refused, held until the verdict step so the rate limits can count the request first. */
+    credentialsRefused?: unknown;
+  }
+}
 
 /**
  * Reads who the request's credentials name (a bearer token or an API key) into `req.principal`. Bad
@@ -15,14 +18,14 @@ export function readCredentials(jwt: JwtSettings, apiKeys: ApiKeyRing): Step {
     try {
       req.principal = principalOf(req, jwt, apiKeys);
     } catch (refusal) {
-      refusals.set(req, refusal);
+      req.credentialsRefused = refusal;
     }
     next();
   };
 }
 
 /** Stops a request whose credentials were refused (the 400 or 401 `readCredentials` held back). */
-export const credentialsVerdict: Step = (req, _res, next) => next(refusals.get(req));
+export const credentialsVerdict: Step = (req, _res, next) => next(req.credentialsRefused);
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

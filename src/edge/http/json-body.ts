@@ -43,35 +43,45 @@ const notJson = (req: IncomingMessage) =>
     ? new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'request bodies must be application/json')
     : null;
 
-const readers = new WeakMap<IncomingMessage, () => Promise<unknown>>();
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** How the module routes read this request's body (set by `deferredJsonBody`; see `readJson`). */
+    bodyReader?: (req: IncomingMessage) => Promise<unknown>;
+    /** The body once a route asked for it: read once, however often it is asked. */
+    jsonBody?: Promise<unknown>;
+  }
+}
 
 /**
  * The edge step for a body the module routes read. It reads nothing yet: it gives the request a reader that
  * the route calls (`readJson`) once routing and its role checks have passed, so an anonymous or forbidden
  * request is refused as such whatever its body. The reader takes JSON only (another media type is a 415),
- * up to the configured size, without prototype-polluting keys or control characters.
+ * up to the configured size, without prototype-polluting keys or control characters. One reader per step,
+ * not per request: a read that has no body to read (every GET) costs nothing.
  */
 export function deferredJsonBody(limitBytes: number): Step {
   const parse = express.json({ limit: limitBytes, strict: true, reviver, type: JSON_TYPES });
-  const read = (req: IncomingMessage, res: ServerResponse) =>
+  const reader = (req: IncomingMessage) =>
     new Promise<unknown>((resolve, reject) => {
       const unsupported = notJson(req);
       if (unsupported) return reject(unsupported);
-      // body-parser only reads Node's own request (headers, stream) and sets req.body.
+      // body-parser only reads Node's own request (headers, stream) and sets req.body; the response it is
+      // handed goes to a `verify` option this parser does not have.
+      const res = (req as IncomingMessage & { res?: ServerResponse }).res;
       parse(req as express.Request, res as express.Response, (error?: unknown) =>
         error === undefined ? resolve((req as { body?: unknown }).body) : reject(asProblem(error)),
       );
     });
-  return (req, res, next) => {
-    let body: Promise<unknown> | undefined;
-    readers.set(req, () => (body ??= read(req, res)));
+  return (req, _res, next) => {
+    req.bodyReader = reader;
     next();
   };
 }
 
 /** The request's JSON body (see deferredJsonBody); undefined where the edge gave it no reader. */
 export function readJson(req: IncomingMessage): Promise<unknown> {
-  return readers.get(req)?.() ?? Promise.resolve(undefined);
+  if (!req.bodyReader) return Promise.resolve(undefined);
+  return (req.jsonBody ??= req.bodyReader(req));
 }
 
 const asProblem = (error: unknown) =>

@@ -5,6 +5,43 @@ import type { Step } from '../pipeline.ts';
 
 type Label = 'method' | 'route' | 'status';
 
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** performance.now() when the metrics step saw the request. */
+    arrivedAt?: number;
+    /** The route template of a request routed before any router sees it (the gateway's proxied routes). */
+    routeLabel?: string;
+    /**
+     * Where the module router that serves the request is mounted (e.g. /api/v1/orders), as configured: set by
+     * the edge once it has matched the mount. The metrics label starts with it: Express's `req.baseUrl` is
+     * reset once an error has left the module's router, and keeps whatever case the client wrote.
+     */
+    mountPath?: string;
+  }
+}
+
+/** Express's matched route (set on the request when one matches, and kept after the router has left). */
+type Routed = IncomingMessage & { route?: { path?: unknown } };
+
+const labels = new WeakMap<object, Map<string, string>>();
+
+/** The request's route template: the proxied route's, or its mount and Express's matched route, or `unmatched`. */
+function labelOf(req: Routed): string {
+  if (req.routeLabel !== undefined) return req.routeLabel;
+  const route = req.route;
+  if (!route) return 'unmatched';
+  const base = req.mountPath ?? '';
+  // Templated once per route and mount: the route objects live as long as the app.
+  let byBase = labels.get(route);
+  if (!byBase) labels.set(route, (byBase = new Map()));
+  let label = byBase.get(base);
+  if (label === undefined) {
+    label = route.path === '/' && base ? base : `${base}${String(route.path)}`;
+    byBase.set(base, label);
+  }
+  return label;
+}
+
 /** One registry per process role, with the HTTP RED metrics labelled by route template (never raw paths). */
 export class HttpMetrics {
   readonly registry = new client.Registry();
@@ -29,17 +66,46 @@ export class HttpMetrics {
     });
   }
 
-  /**
-   * Records the request once its answer has gone out, under `route()` read
-   * then. The labelled series are looked up once per label set, not hashed on every request.
-   */
-  track(res: ServerResponse, method: string, route: () => string): void {
-    const started = performance.now();
-    res.once('finish', () => this.#observe(method, route(), res.statusCode, (performance.now() - started) / 1000));
+  /** The edge step for requests whose route is known before any router sees them (the gateway's proxied ones). */
+  stepLabelled(route: string): Step {
+    return (req, res, next) => {
+      req.routeLabel = route;
+      this.#track(req, res);
+      next();
+    };
   }
+
+  /**
+   * The edge step: records every request once answered, under its route template: the Express route that
+   * matched it, after the module's mount (e.g. /api/v1/orders/:id), or `unmatched`: never a raw path.
+   */
+  step(): Step {
+    return (req, res, next) => {
+      this.#track(req, res);
+      next();
+    };
+  }
+
+  /**
+   * Starts the clock; one listener shared by every response (no closure per request), and the label is read
+   * once answered, from what Express left on the request (an accessor on each request, to catch the route as
+   * Express set it, cost more than the rest of the edge together).
+   */
+  #track(req: IncomingMessage, res: ServerResponse): void {
+    req.arrivedAt = performance.now();
+    res.on('finish', this.#finished);
+  }
+
+  /** The 'finish' listener of every response: a plain function, called with the response as `this`. */
+  readonly #finished = ((metrics: HttpMetrics) =>
+    function finished(this: ServerResponse): void {
+      const req = this.req;
+      metrics.#observe(req.method!, labelOf(req), this.statusCode, (performance.now() - req.arrivedAt!) / 1000);
+    })(this);
 
   readonly #series = new Map<string, { count: client.Counter.Internal; latency: client.Histogram.Internal<Label> }>();
 
+  /** The labelled series are looked up once per label set, not hashed on every request. */
   #observe(method: string, route: string, status: number, seconds: number): void {
     const key = `${method} ${status} ${route}`;
     let series = this.#series.get(key);
@@ -50,40 +116,6 @@ export class HttpMetrics {
     }
     series.count.inc();
     series.latency.observe(seconds);
-  }
-
-  /** The edge step for requests whose route is known before any router sees them (the gateway's proxied ones). */
-  stepLabelled(route: string): Step {
-    return (req, res, next) => {
-      this.track(res, req.method!, () => route);
-      next();
-    };
-  }
-
-  /**
-   * The edge step: records every request once answered, under the template of the Express route that
-   * matched it (e.g. /api/v1/orders/:id), or `unmatched`: never a raw path.
-   */
-  step(): Step {
-    return (req, res, next) => {
-      // The template of the Express route that matched, taken when it matches: once an error leaves a
-      // router, Express has reset req.baseUrl to the parent's.
-      let route = 'unmatched';
-      let matched: unknown;
-      const express = req as IncomingMessage & { baseUrl?: string };
-      Object.defineProperty(req, 'route', {
-        configurable: true,
-        enumerable: true,
-        get: () => matched,
-        set: (value: { path?: unknown } | undefined) => {
-          matched = value;
-          const base = express.baseUrl ?? '';
-          if (value) route = value.path === '/' && base ? base : `${base}${String(value.path)}`;
-        },
-      });
-      this.track(res, req.method!, () => route);
-      next();
-    };
   }
 
   handler(): RequestHandler {

@@ -31,31 +31,44 @@ async function takeStockSilently(world: ProductWorld, id: string, quantity: numb
   await world.persistence.transaction((tx) => tx.products.adjustStock(id, -quantity, world.clock.now()));
 }
 
+/** A product as the API's JSON document (what getProduct returns, and what the HTTP routes answer with). */
+const asDocument = (p: ProductProps) => ({ version: p.version, json: JSON.stringify(p) });
+
 describe('getProduct', () => {
-  it('returns the stored product', async () => {
+  it('returns the stored product as its JSON document and version', async () => {
     const world = productWorld();
     const [product] = await seed(world, [{ name: 'Lamp' }]);
-    expect(await getProduct(world.deps, product!.id)).to.deep.equal(product);
-  });
-
-  it('fills the cache on a miss', async () => {
-    const world = productWorld();
-    const [product] = await seed(world, [{}]);
-    await getProduct(world.deps, product!.id);
-    expect(await world.cache.get(`product:${product!.id}`)).to.deep.include({
-      id: product!.id,
-      version: 1,
+    const read = await getProduct(world.deps, product!.id);
+    expect(read).to.deep.equal(asDocument(product!));
+    expect(JSON.parse(read.json)).to.deep.equal({
+      ...product,
+      createdAt: product!.createdAt.toISOString(),
+      updatedAt: product!.updatedAt.toISOString(),
     });
   });
 
-  it('answers later reads from the cache, with real Dates', async () => {
+  it('fills the cache on a miss: the version, then the document', async () => {
+    const world = productWorld();
+    const [product] = await seed(world, [{}]);
+    await getProduct(world.deps, product!.id);
+    expect(await world.cache.getText(`product:${product!.id}`)).to.equal(`1 ${JSON.stringify(product)}`);
+  });
+
+  it('answers later reads from the cache, as they were stored', async () => {
     const world = productWorld();
     const [product] = await seed(world, [{ stock: 10 }]);
     await getProduct(world.deps, product!.id);
     await takeStockSilently(world, product!.id, 3);
-    const cached = await getProduct(world.deps, product!.id);
-    expect(cached).to.deep.equal(product);
-    expect(cached.createdAt).to.be.instanceOf(Date);
+    expect(await getProduct(world.deps, product!.id)).to.deep.equal(asDocument(product!));
+  });
+
+  it('reads an entry in any other form as a miss, and replaces it', async () => {
+    const world = productWorld();
+    const [product] = await seed(world, [{ stock: 10 }]);
+    for (const stale of [JSON.stringify(product), 'x {}', '1 ', '1.5 {}', '']) {
+      await world.cache.setText(`product:${product!.id}`, stale, 60);
+      expect(await getProduct(world.deps, product!.id), stale).to.deep.equal(asDocument(product!));
+    }
   });
 
   it('is invalidated when stock is reserved', async () => {
@@ -67,10 +80,9 @@ describe('getProduct', () => {
       items: [{ productId: product!.id, quantity: 4 }],
       correlationId: 'c',
     });
-    expect(await getProduct(world.deps, product!.id)).to.deep.include({
-      stock: 6,
-      version: 2,
-    });
+    const read = await getProduct(world.deps, product!.id);
+    expect(read.version).to.equal(2);
+    expect(JSON.parse(read.json)).to.deep.include({ stock: 6, version: 2 });
   });
 
   it('refuses an unknown product with PRODUCT_NOT_FOUND and caches nothing', async () => {
@@ -78,7 +90,7 @@ describe('getProduct', () => {
     const id = newId();
     const error = await rejection(getProduct(world.deps, id));
     expect(error.code).to.equal('PRODUCT_NOT_FOUND');
-    expect(await world.cache.get(`product:${id}`)).to.equal(undefined);
+    expect(await world.cache.getText(`product:${id}`)).to.equal(undefined);
   });
 });
 

@@ -21,16 +21,34 @@ export class RedisCache implements Cache {
 
   async get<T>(key: string): Promise<T | undefined> {
     try {
-      const json = await this.#redis.get(this.#prefix + key);
-      return json === null ? undefined : (JSON.parse(json) as T);
+      const text = await this.getText(key);
+      return text === undefined ? undefined : (JSON.parse(text) as T);
     } catch {
       return undefined;
     }
   }
 
   async set<T>(key: string, value: T, ttlSeconds: number): Promise<void> {
+    let text: string;
     try {
-      await this.#redis.set(this.#prefix + key, JSON.stringify(value), 'EX', ttlSeconds);
+      text = JSON.stringify(value);
+    } catch {
+      return; // what cannot be cached is a miss next time, nothing worse
+    }
+    await this.setText(key, text, ttlSeconds);
+  }
+
+  async getText(key: string): Promise<string | undefined> {
+    try {
+      return (await this.#redis.get(this.#prefix + key)) ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async setText(key: string, text: string, ttlSeconds: number): Promise<void> {
+    try {
+      await this.#redis.set(this.#prefix + key, text, 'EX', ttlSeconds);
     } catch {
       // a cache that cannot be written is a cache miss next time, nothing worse
     }

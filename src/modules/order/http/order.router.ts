@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
 import { requireRole } from '../../../edge/http/auth.ts';
-import { NoQuery, PathId } from '../../../edge/http/common-schemas.ts';
+import { NoQuery } from '../../../edge/http/common-schemas.ts';
 import { HttpProblem } from '../../../edge/http/problem.ts';
 import { readJson } from '../../../edge/http/json-body.ts';
-import { parse } from '../../../edge/http/validate.ts';
+import { parse, pathId } from '../../../edge/http/validate.ts';
 import type { PlacementMode } from '../application/ports/order-persistence.port.ts';
 import type { Actor } from '../application/actor.ts';
 import type { OrderProps } from '../domain/order.ts';
@@ -80,12 +80,12 @@ export function orderRouter(
 
   router.get('/:id', async (req, res) => {
     parse(NoQuery, req.query, 'query');
-    const { id } = parse(PathId, req.params, 'path');
+    const id = pathId(req);
     sendOrder(res, 200, await useCases.getOrder(id, actor(req)));
   });
 
   router.post('/:id/cancel', async (req, res) => {
-    const { id } = parse(PathId, req.params, 'path');
+    const id = pathId(req);
     const { mode } = chooseMode(req, defaultMode);
     const cmd = { orderId: id, actor: actor(req), mode, correlationId: req.id };
     sendOrder(res, 200, await useCases.cancelOrder(cmd));

@@ -1,8 +1,9 @@
 import { Router } from 'express';
 import { requireRole } from '../../../edge/http/auth.ts';
-import { NoQuery, PathId } from '../../../edge/http/common-schemas.ts';
+import { NoQuery } from '../../../edge/http/common-schemas.ts';
 import { readJson } from '../../../edge/http/json-body.ts';
-import { parse } from '../../../edge/http/validate.ts';
+import { sendJsonText } from '../../../edge/http/json-text.ts';
+import { parse, pathId, refuseQuery } from '../../../edge/http/validate.ts';
 import type { ProductUseCases } from '../application/product-use-cases.ts';
 import type { ProductProps } from '../domain/product.ts';
 import { CreateProductBody, IfMatch, ListProductsQuery, UpdateProductBody } from './product.schemas.ts';
@@ -12,7 +13,7 @@ const toJson = (p: ProductProps) => ({
   createdAt: p.createdAt.toISOString(),
   updatedAt: p.updatedAt.toISOString(),
 });
-const etag = (p: ProductProps) => `"${p.version}"`;
+const etag = (p: { version: number }) => `"${p.version}"`;
 
 /** Driving adapter: the contract's /api/v1/products routes. Reads are public, writes are for admins. */
 export function productRouter(
@@ -26,11 +27,13 @@ export function productRouter(
     res.json({ items: page.items.map(toJson), nextCursor: page.nextCursor });
   });
 
+  // The hot read: the product's JSON document comes from the cache as it is sent.
   router.get('/:id', async (req, res) => {
-    parse(NoQuery, req.query, 'query');
-    const { id } = parse(PathId, req.params, 'path');
+    refuseQuery(req);
+    const id = pathId(req);
     const product = await useCases.getProduct(id);
-    res.set('ETag', etag(product)).json(toJson(product));
+    res.setHeader('ETag', etag(product));
+    sendJsonText(req, res, product.json);
   });
 
   router.post('/', requireRole('admin'), async (req, res) => {
@@ -42,7 +45,7 @@ export function productRouter(
 
   router.patch('/:id', requireRole('admin'), async (req, res) => {
     parse(NoQuery, req.query, 'query');
-    const { id } = parse(PathId, req.params, 'path');
+    const id = pathId(req);
     const expectedVersion = parse(IfMatch, req.get('if-match'), 'header');
     const changes = parse(UpdateProductBody, await readJson(req), 'body');
     const product = await useCases.updateProduct(id, changes, expectedVersion, req.id);
@@ -51,7 +54,7 @@ export function productRouter(
 
   router.delete('/:id', requireRole('admin'), async (req, res) => {
     parse(NoQuery, req.query, 'query');
-    const { id } = parse(PathId, req.params, 'path');
+    const id = pathId(req);
     await useCases.deleteProduct(id, req.id);
     res.status(204).end();
   });
