@@ -2,20 +2,29 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/core';
 import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import { MemoryCache } from '../adapters/cache/memory/memory-cache.ts';
+import { MeteredCache } from '../adapters/cache/metered-cache.ts';
 import { RedisCache } from '../adapters/cache/redis/redis-cache.ts';
 import { connectRedis } from '../adapters/cache/redis/redis-client.ts';
 import { FileDeadLetterStore } from '../adapters/messaging/in-process/file-dead-letter-store.ts';
 import { InProcessEventBus } from '../adapters/messaging/in-process/in-process-event-bus.ts';
 import { KafkaEventBus } from '../adapters/messaging/kafka/kafka-event-bus.ts';
 import { ensureTopics } from '../adapters/messaging/kafka/kafka-topics.ts';
+import {
+  cacheLookupCounter,
+  deadLetterCounter,
+  watchConsumerLag,
+  relayMetrics,
+  watchOutboxBacklog,
+} from '../adapters/metrics/prometheus-reliability-metrics.ts';
 import { NamespacedEventBus } from '../adapters/messaging/namespaced-event-bus.ts';
-import { OutboxRelay } from '../adapters/messaging/outbox-relay.ts';
+import { defaultRelayOptions, OutboxRelay } from '../adapters/messaging/outbox-relay.ts';
 import { PARTITIONS } from '../shared/messaging/event-envelope.ts';
 import { orderMigrations } from '../adapters/persistence/mikro-orm/order/order.migrations.ts';
 import { migrate, openDatabase } from '../adapters/persistence/mikro-orm/orm.ts';
 import { productMigrations } from '../adapters/persistence/mikro-orm/product/product.migrations.ts';
-import { MikroOrmOutboxStore } from '../adapters/persistence/mikro-orm/shared/mikro-orm-outbox.ts';
+import { MikroOrmOutboxStore, outboxBacklog } from '../adapters/persistence/mikro-orm/shared/mikro-orm-outbox.ts';
 import { sqlDatabaseOf } from '../adapters/persistence/mikro-orm/shared/sql.ts';
 import type { Cache } from '../shared/cache.port.ts';
 import type { Logger } from '../shared/logger.port.ts';
@@ -60,6 +69,7 @@ export async function moduleStorage(
   bus: EventBus,
   logger: Logger,
   lifecycle: Lifecycle,
+  registry: Registry,
 ) {
   const orm = await openModuleDatabase(config, module, logger);
   lifecycle.onStop('storage', `${module}-db`, () => orm.close());
@@ -67,7 +77,11 @@ export async function moduleStorage(
     const applied = await migrate(orm);
     if (applied.length > 0) logger.info('migrations applied', { module, applied });
   }
-  const relay = new OutboxRelay(new MikroOrmOutboxStore(orm), bus, logger);
+  const relay = new OutboxRelay(new MikroOrmOutboxStore(orm), bus, logger, {
+    ...defaultRelayOptions,
+    observer: relayMetrics(registry, module),
+  });
+  watchOutboxBacklog(registry, module, () => outboxBacklog(orm));
   lifecycle.onStop('relays', `${module}-relay`, () => relay.stop());
   const ping = async () => {
     try {
@@ -80,7 +94,13 @@ export async function moduleStorage(
   return { orm, relay, ping };
 }
 
-export async function createEventBus(config: Config, logger: Logger, lifecycle: Lifecycle): Promise<EventBus> {
+export async function createEventBus(
+  config: Config,
+  logger: Logger,
+  lifecycle: Lifecycle,
+  registry: Registry,
+): Promise<EventBus> {
+  const onDeadLetter = deadLetterCounter(registry);
   const inner: EventBus =
     config.bus === 'kafka'
       ? new KafkaEventBus({
@@ -89,12 +109,15 @@ export async function createEventBus(config: Config, logger: Logger, lifecycle: 
           logger,
           // Created or verified at start-up (never by auto-creation): a role fails fast on a wrong topic.
           topics: kafkaTopicOptions(config),
+          onDeadLetter,
         })
       : new InProcessEventBus(logger, {
           // One file per role: the roles started from one checkout share the data dir.
           deadLetters: new FileDeadLetterStore(join(config.dataDir, `dead-letters.${config.role}.jsonl`)),
+          onDeadLetter,
         });
   const bus = config.kafkaNamespace ? new NamespacedEventBus(inner, config.kafkaNamespace) : inner;
+  watchConsumerLag(registry, () => bus.lag());
   // Stops fetching, lets handlers in hand finish, commits, leaves the groups, then flushes the producer.
   lifecycle.onStop('consumers', 'event-bus', () => bus.stop());
   return bus;
@@ -123,6 +146,7 @@ export async function createRedis(config: Config, logger: Logger, lifecycle: Lif
   return redis;
 }
 
-export function createCache(config: Config, redis: Redis | null, logger: Logger): Cache {
-  return redis ? new RedisCache(redis, logger, `${config.redisKeyPrefix}cache:`) : new MemoryCache();
+export function createCache(config: Config, redis: Redis | null, logger: Logger, registry: Registry): Cache {
+  const cache = redis ? new RedisCache(redis, logger, `${config.redisKeyPrefix}cache:`) : new MemoryCache();
+  return new MeteredCache(cache, cacheLookupCounter(registry));
 }

@@ -17,6 +17,7 @@ import { cacheModule } from './wiring/cache.module.ts';
 import { httpCatalogModule, inProcessCatalogModule } from './wiring/catalog.module.ts';
 import { edgeModule, gatewayModule, rateLimitsModule } from './wiring/edge.module.ts';
 import { eventBusModule, noEventsModule } from './wiring/messaging.module.ts';
+import { businessMetricsModule } from './wiring/metrics.module.ts';
 import { orderRoutesModule, productRoutesModule } from './wiring/module-routes.module.ts';
 import { platformModule } from './wiring/platform.module.ts';
 import { storageModule } from './wiring/storage.module.ts';
@@ -34,7 +35,7 @@ export interface RunningRole {
 function roleModules(config: Config): ContainerModule[] {
   const shape = ROLE_TABLE[config.role];
   const has = (module: 'product' | 'order') => (shape.modules as readonly string[]).includes(module);
-  const modules: ContainerModule[] = [cacheModule, edgeModule];
+  const modules: ContainerModule[] = [cacheModule, edgeModule, businessMetricsModule];
   if (shape.modules.length > 0) modules.push(eventBusModule);
   else modules.push(noEventsModule);
   if (has('product')) {

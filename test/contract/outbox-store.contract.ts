@@ -203,6 +203,7 @@ export function describeOutboxStoreContract(name: string, make: () => Promise<Ou
         async start() {},
         async stop() {},
         problem: () => null,
+        lag: async () => [],
       };
       const options = { batchSize: 5, pollIntervalMs: 5, errorBackoffMs: 50, lingerMs: 1 };
       const relays = t.stores.map((store) => new OutboxRelay(store, bus, silentLogger, options));

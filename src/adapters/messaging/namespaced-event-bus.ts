@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '../../shared/messaging/event-envelope.ts';
-import type { EventBus, Subscription } from '../../shared/messaging/event-bus.port.ts';
+import type { ConsumerLag, EventBus, Subscription } from '../../shared/messaging/event-bus.port.ts';
 
 /**
  * Puts every topic and consumer group of a bus under a prefix, so that several environments (or test
@@ -36,5 +36,11 @@ export class NamespacedEventBus implements EventBus {
 
   problem(): string | null {
     return this.#inner.problem();
+  }
+
+  /** The contract's names again: the prefix is where the events live, not what they are. */
+  async lag(): Promise<ConsumerLag[]> {
+    const strip = (name: string) => (name.startsWith(this.#prefix) ? name.slice(this.#prefix.length) : name);
+    return (await this.#inner.lag()).map((l) => ({ ...l, group: strip(l.group), topic: strip(l.topic) }));
   }
 }

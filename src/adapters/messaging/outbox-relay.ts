@@ -28,6 +28,14 @@ export interface OutboxStore {
   release(): Promise<void>;
 }
 
+/** Told what the relay did, for metrics; the relay itself knows no metrics library. */
+export interface RelayObserver {
+  /** Events the bus took (and that were then marked published). */
+  published(count: number): void;
+  /** A batch failed (the bus refused it or the store could not be read); it is retried after a back-off. */
+  failed(): void;
+}
+
 export interface RelayOptions {
   batchSize: number;
   /** How often to look when nobody nudged (another process may have written). */
@@ -41,6 +49,7 @@ export interface RelayOptions {
    * idle spell goes out at once (the nudge wakes the relay).
    */
   lingerMs: number;
+  observer?: RelayObserver;
 }
 
 export const defaultRelayOptions: RelayOptions = {
@@ -113,6 +122,7 @@ export class OutboxRelay {
         if (sent === 0) await this.#idle(this.#options.pollIntervalMs);
         else if (sent < this.#options.batchSize) await sleep(this.#options.lingerMs);
       } catch (error) {
+        this.#options.observer?.failed();
         this.#lastError = `outbox relay: ${String(error)}`;
         this.#logger.error('outbox relay failed; retrying', { error: String(error) });
         await this.#idle(this.#options.errorBackoffMs);
@@ -134,6 +144,7 @@ export class OutboxRelay {
    */
   async #claimAndPublish(): Promise<number> {
     let failure: { reason: unknown } | undefined;
+    let published = 0;
     const sent = await this.#store.withClaim(this.#options.batchSize, async (records) => {
       const byTopic = new Map<string, OutboxRecord[]>();
       for (const record of records) {
@@ -152,8 +163,11 @@ export class OutboxRelay {
       );
       const rejected = results.find((r) => r.status === 'rejected');
       if (rejected) failure = { reason: rejected.reason };
-      return results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+      const done = results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+      published = done.length;
+      return done;
     });
+    if (published > 0) this.#options.observer?.published(published);
     if (failure) throw failure.reason;
     return sent;
   }

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { isUuid } from '../../shared/id.ts';
+import { traceEventsWith } from '../../shared/messaging/make-event.ts';
 import { requestScope } from '../logging/request-scope.ts';
 
 /**
@@ -29,12 +31,17 @@ const POOL_SIZE = 4096;
 let pool = Buffer.alloc(0);
 let offset = POOL_SIZE;
 function hex(bytes: number): string {
-  if (offset + bytes > pool.length) {
-    pool = randomBytes(POOL_SIZE);
-    offset = 0;
-  }
-  offset += bytes;
-  return pool.toString('hex', offset - bytes, offset);
+  let text: string;
+  // W3C forbids all-zero ids (one chance in 2^64 for a span id, but cheap to rule out).
+  do {
+    if (offset + bytes > pool.length) {
+      pool = randomBytes(POOL_SIZE);
+      offset = 0;
+    }
+    offset += bytes;
+    text = pool.toString('hex', offset - bytes, offset);
+  } while (ZEROS.test(text));
+  return text;
 }
 
 /** A traceparent for a new span: in the given one's trace when it is valid, else in a new (sampled) trace. */
@@ -45,3 +52,25 @@ export function childTraceparent(parent?: string): string {
 
 /** The traceparent of the request being handled (set by the edge's trace step), if any. */
 export const currentTraceparent = (): string | undefined => requestScope.getStore()?.traceparent;
+
+/**
+ * The traceparent of an event that carries none (made outside any trace, or an outbox row older than the
+ * field): a UUID correlation id is the trace id (dashes removed), so every event of one request shares a
+ * trace; anything else gets a random one. The span id is new every time.
+ */
+export function traceparentForCorrelation(correlationId: string): string {
+  const traceId = isUuid(correlationId) ? correlationId.replaceAll('-', '').toLowerCase() : hex(16);
+  return `00-${traceId}-${hex(8)}-01`;
+}
+
+/** The trace an event continues: its own traceparent when well-formed, else one derived from its correlation id. */
+export const eventTraceparent = (traceparent: string | undefined, correlationId: string): string =>
+  traceparent !== undefined && parseTraceparent(traceparent) !== null
+    ? traceparent.trim()
+    : traceparentForCorrelation(correlationId);
+
+// An event made while a trace is in scope (an HTTP request, a consumer handling an event) is a span of it.
+traceEventsWith(() => {
+  const current = currentTraceparent();
+  return current === undefined ? undefined : childTraceparent(current);
+});

@@ -21,6 +21,8 @@ export const BootTokens = {
   /** Multi: a module database, resolved first so a role that cannot open one fails before anything else. */
   Database: Symbol.for('Database'),
   Metrics: Symbol.for('HttpMetrics'),
+  /** The role's one prom-client Registry (the HTTP metrics' own): every adapter's series go in it. */
+  MetricsRegistry: Symbol.for('MetricsRegistry'),
   RateLimits: Symbol.for('RateLimits'),
   Gateway: Symbol.for('Gateway'),
   HttpApp: Symbol.for('HttpApp'),

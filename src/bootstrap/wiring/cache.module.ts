@@ -1,5 +1,6 @@
 import { ContainerModule } from 'inversify';
 import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import { redisProblem } from '../../adapters/cache/redis/redis-client.ts';
 import type { Logger } from '../../shared/logger.port.ts';
 import { Tokens } from '../../shared/tokens.ts';
@@ -22,8 +23,9 @@ export const cacheModule = new ContainerModule(({ bind }) => {
     .inSingletonScope();
   bind(Tokens.Cache)
     .toResolvedValue(
-      (config: Config, redis: Redis | null, logger: Logger) => createCache(config, redis, logger),
-      [BootTokens.Config, BootTokens.Redis, Tokens.Logger],
+      (config: Config, redis: Redis | null, logger: Logger, registry: Registry) =>
+        createCache(config, redis, logger, registry),
+      [BootTokens.Config, BootTokens.Redis, Tokens.Logger, BootTokens.MetricsRegistry],
     )
     .inSingletonScope();
   // No Redis, nothing to check (null checks are left out).

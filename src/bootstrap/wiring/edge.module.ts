@@ -1,5 +1,7 @@
 import { ContainerModule } from 'inversify';
 import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import { rateLimitRefusalCounter } from '../../adapters/metrics/prometheus-reliability-metrics.ts';
 import { createGateway, type Gateway } from '../../edge/gateway/gateway.router.ts';
 import type { JwtSettings } from '../../edge/http/auth.ts';
 import { HttpMetrics } from '../../edge/http/metrics.ts';
@@ -43,7 +45,7 @@ export const gatewayModule = new ContainerModule(({ bind }) => {
 export const rateLimitsModule = new ContainerModule(({ bind }) => {
   bind<RateLimits>(BootTokens.RateLimits)
     .toResolvedValue(
-      (config: Config, redis: Redis | null, logger: Logger, lifecycle: Lifecycle) => {
+      (config: Config, redis: Redis | null, logger: Logger, lifecycle: Lifecycle, registry: Registry) => {
         const limits = createRateLimits({
           read: config.rateLimitRead,
           write: config.rateLimitWrite,
@@ -51,11 +53,12 @@ export const rateLimitsModule = new ContainerModule(({ bind }) => {
           keyPrefix: `${config.redisKeyPrefix}rl:`,
           logger,
           trustProxyHops: config.trustProxyHops,
+          onRefused: rateLimitRefusalCounter(registry),
         });
         lifecycle.onStop('producers', 'rate-limits', () => limits.close());
         return limits;
       },
-      [BootTokens.Config, BootTokens.Redis, Tokens.Logger, BootTokens.Lifecycle],
+      [BootTokens.Config, BootTokens.Redis, Tokens.Logger, BootTokens.Lifecycle, BootTokens.MetricsRegistry],
     )
     .inSingletonScope();
 });
@@ -65,6 +68,7 @@ export const edgeModule = new ContainerModule(({ bind }) => {
   bind(BootTokens.Metrics)
     .toResolvedValue((config: Config) => new HttpMetrics(config.role), [BootTokens.Config])
     .inSingletonScope();
+  bind(BootTokens.MetricsRegistry).toResolvedValue((metrics: HttpMetrics) => metrics.registry, [BootTokens.Metrics]);
   bind(BootTokens.HttpApp)
     .toResolvedValue(
       (

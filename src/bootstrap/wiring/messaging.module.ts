@@ -1,4 +1,5 @@
 import { ContainerModule } from 'inversify';
+import type { Registry } from 'prom-client';
 import { InProcessEventBus } from '../../adapters/messaging/in-process/in-process-event-bus.ts';
 import type { Logger } from '../../shared/logger.port.ts';
 import type { EventBus } from '../../shared/messaging/event-bus.port.ts';
@@ -12,8 +13,9 @@ import { BootTokens } from './boot-tokens.ts';
 export const eventBusModule = new ContainerModule(({ bind }) => {
   bind<EventBus>(Tokens.EventBus)
     .toResolvedValue(
-      (config: Config, logger: Logger, lifecycle: Lifecycle) => createEventBus(config, logger, lifecycle),
-      [BootTokens.Config, Tokens.Logger, BootTokens.Lifecycle],
+      (config: Config, logger: Logger, lifecycle: Lifecycle, registry: Registry) =>
+        createEventBus(config, logger, lifecycle, registry),
+      [BootTokens.Config, Tokens.Logger, BootTokens.Lifecycle, BootTokens.MetricsRegistry],
     )
     .inSingletonScope();
   bind(BootTokens.Readiness).toResolvedValue(

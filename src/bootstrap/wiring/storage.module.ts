@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/core';
 import { ContainerModule } from 'inversify';
+import type { Registry } from 'prom-client';
 import type { OutboxRelay } from '../../adapters/messaging/outbox-relay.ts';
 import { MikroOrmOrderPersistence } from '../../adapters/persistence/mikro-orm/order/mikro-orm-order-persistence.ts';
 import { MikroOrmProductPersistence } from '../../adapters/persistence/mikro-orm/product/mikro-orm-product-persistence.ts';
@@ -38,9 +39,9 @@ export const storageModule = (module: ModuleName) =>
     const storage = Symbol.for(`${module}-storage`);
     bind<Storage>(storage)
       .toResolvedValue(
-        (config: Config, bus: EventBus, logger: Logger, lifecycle: Lifecycle) =>
-          moduleStorage(config, module, bus, logger, lifecycle),
-        [BootTokens.Config, Tokens.EventBus, Tokens.Logger, BootTokens.Lifecycle],
+        (config: Config, bus: EventBus, logger: Logger, lifecycle: Lifecycle, registry: Registry) =>
+          moduleStorage(config, module, bus, logger, lifecycle, registry),
+        [BootTokens.Config, Tokens.EventBus, Tokens.Logger, BootTokens.Lifecycle, BootTokens.MetricsRegistry],
       )
       .inSingletonScope();
     bind(BootTokens.Database).toResolvedValue((s: Storage) => s.orm, [storage]);

@@ -39,6 +39,8 @@ export interface RateLimitOptions {
   retryMs?: number;
   /** Reverse proxies in front whose X-Forwarded-For entries are believed (as Express's `trust proxy`). Default 0. */
   trustProxyHops?: number;
+  /** Told of every request refused (429), by policy (for metrics). */
+  onRefused?: (policy: 'read' | 'write') => void;
 }
 
 export interface RateLimits {
@@ -91,6 +93,7 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
       legacyHeaders: false,
       keyGenerator: (req) => rateLimitKey(req, addressOf(req)),
       handler: (req, res) => {
+        options.onRefused?.(kind);
         rateLimitHeaders(req, res, kind, windowMs);
         const retryAfter = secondsToReset(req, windowMs);
         res.setHeader('Retry-After', String(retryAfter));

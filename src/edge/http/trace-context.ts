@@ -17,5 +17,5 @@ export const continueTrace: Step = (req, _res, next) => {
     scope.traceparent = traceparent;
     return next();
   }
-  requestScope.run({ requestId: '', traceparent }, next);
+  requestScope.run({ traceparent }, next);
 };

@@ -6,6 +6,7 @@ import { TOPICS } from '../../shared/messaging/event-envelope.ts';
 import { Tokens } from '../../shared/tokens.ts';
 import { withPorts } from '../../shared/with-ports.ts';
 import type { OrderUseCases } from './application/order-use-cases.ts';
+import type { OrderMetrics } from './application/ports/order-metrics.port.ts';
 import type { OrderPersistence, PlacementMode } from './application/ports/order-persistence.port.ts';
 import type { ProductCatalog } from './application/ports/product-catalog.port.ts';
 import { cancelOrder } from './application/use-cases/cancel-order.use-case.ts';
@@ -24,6 +25,8 @@ export const OrderTokens = {
   ProductCatalog: Symbol.for('ProductCatalog'),
   /** The configured default placement mode. */
   DefaultMode: Symbol.for('DefaultMode'),
+  /** Optional: the business counters (bound by the composition root); unbound, nothing is counted. */
+  Metrics: Symbol.for('OrderMetrics'),
   /** The use cases with their ports bound (OrderUseCases). */
   UseCases: Symbol.for('OrderUseCases'),
   Router: Symbol.for('OrderRouter'),
@@ -37,8 +40,14 @@ export const OrderTokens = {
 export const orderModule = new ContainerModule(({ bind }) => {
   bind<OrderUseCases>(OrderTokens.UseCases)
     .toResolvedValue(
-      (persistence: OrderPersistence, catalog: ProductCatalog, clock: Clock, logger: Logger): OrderUseCases => {
-        const bound = withPorts({ persistence, catalog, clock, logger });
+      (
+        persistence: OrderPersistence,
+        catalog: ProductCatalog,
+        clock: Clock,
+        logger: Logger,
+        metrics: OrderMetrics | undefined,
+      ): OrderUseCases => {
+        const bound = withPorts({ persistence, catalog, clock, logger, ...(metrics ? { metrics } : {}) });
         return {
           placeOrder: bound(placeOrder),
           cancelOrder: bound(cancelOrder),
@@ -48,7 +57,13 @@ export const orderModule = new ContainerModule(({ bind }) => {
           updateCatalogReplica: bound(updateCatalogReplica),
         };
       },
-      [OrderTokens.Persistence, OrderTokens.ProductCatalog, Tokens.Clock, Tokens.Logger],
+      [
+        OrderTokens.Persistence,
+        OrderTokens.ProductCatalog,
+        Tokens.Clock,
+        Tokens.Logger,
+        { serviceIdentifier: OrderTokens.Metrics, optional: true },
+      ],
     )
     .inSingletonScope();
 

@@ -5,6 +5,7 @@ import type { Subscription } from '../../shared/messaging/event-bus.port.ts';
 import { TOPICS } from '../../shared/messaging/event-envelope.ts';
 import { Tokens } from '../../shared/tokens.ts';
 import { withPorts } from '../../shared/with-ports.ts';
+import type { ProductMetrics } from './application/ports/product-metrics.port.ts';
 import type { ProductPersistence } from './application/ports/product-persistence.port.ts';
 import type { ProductUseCases } from './application/product-use-cases.ts';
 import { createProduct } from './application/use-cases/create-product.use-case.ts';
@@ -23,6 +24,8 @@ import { invalidateProductCache } from './messaging/product-events.consumer.ts';
 export const ProductTokens = {
   /** Bound by the storage adapter the configuration chose. */
   Persistence: Symbol.for('ProductPersistence'),
+  /** Optional: the business counters (bound by the composition root); unbound, nothing is counted. */
+  Metrics: Symbol.for('ProductMetrics'),
   /** The use cases with their ports bound (ProductUseCases). */
   UseCases: Symbol.for('ProductUseCases'),
   Facade: Symbol.for('ProductFacade'),
@@ -39,8 +42,13 @@ export const ProductTokens = {
 export const productModule = new ContainerModule(({ bind }) => {
   bind<ProductUseCases>(ProductTokens.UseCases)
     .toResolvedValue(
-      (persistence: ProductPersistence, clock: Clock, cache: Cache): ProductUseCases => {
-        const bound = withPorts({ persistence, clock, cache });
+      (
+        persistence: ProductPersistence,
+        clock: Clock,
+        cache: Cache,
+        metrics: ProductMetrics | undefined,
+      ): ProductUseCases => {
+        const bound = withPorts({ persistence, clock, cache, ...(metrics ? { metrics } : {}) });
         return {
           createProduct: bound(createProduct),
           updateProduct: bound(updateProduct),
@@ -51,7 +59,12 @@ export const productModule = new ContainerModule(({ bind }) => {
           releaseStock: bound(releaseStock),
         };
       },
-      [ProductTokens.Persistence, Tokens.Clock, Tokens.Cache],
+      [
+        ProductTokens.Persistence,
+        Tokens.Clock,
+        Tokens.Cache,
+        { serviceIdentifier: ProductTokens.Metrics, optional: true },
+      ],
     )
     .inSingletonScope();
 

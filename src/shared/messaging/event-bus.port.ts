@@ -39,6 +39,19 @@ export interface EventBus {
   stop(): Promise<void>;
   /** Null when healthy, else why not (for /health/ready). */
   problem(): string | null;
+  /**
+   * What this process's consumer groups have yet to handle, per partition of their topics: on Kafka the
+   * broker's newest offset beyond the group's committed one (the whole group's, whichever instance
+   * asks); in process, the events queued and not yet handled. For metrics; never for control flow.
+   */
+  lag(): Promise<ConsumerLag[]>;
+}
+
+export interface ConsumerLag {
+  group: string;
+  topic: string;
+  partition: number;
+  messages: number;
 }
 
 /** One dead-letter topic per topic; which consumer group parked an event travels with it (a header on Kafka). */

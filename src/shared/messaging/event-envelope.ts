@@ -11,6 +11,13 @@ export interface EventEnvelope<P = unknown> {
   aggregateId: string;
   correlationId: string;
   payload: P;
+  /**
+   * The W3C traceparent of the work that made the event (a span of the request or handler in scope).
+   * Not one of the contract's envelope fields: it is kept in the outbox row, travels as the `traceparent`
+   * header on Kafka, and is taken off before a handler sees the envelope. Absent on events made outside
+   * any trace (and on outbox rows written before it existed).
+   */
+  traceparent?: string;
 }
 
 export const TOPICS = {

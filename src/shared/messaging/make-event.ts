@@ -8,14 +8,25 @@ export interface EventDraft<P> {
   payload: P;
 }
 
-/** Wraps a domain fact into the contract's envelope. */
+/** The traceparent an event made now should carry, if a trace is in scope; none until an adapter says how. */
+let traceOfNewEvent: () => string | undefined = () => undefined;
+
+/**
+ * Tells `makeEvent` where the trace of the work in hand is. The kernel cannot see the request scope (an
+ * adapter's async-local store), so the tracing adapter hands it a function once, when it is loaded.
+ */
+export function traceEventsWith(source: () => string | undefined): void {
+  traceOfNewEvent = source;
+}
+
+/** Wraps a domain fact into the contract's envelope, with the trace it was made in (if any). */
 export function makeEvent<P>(
   source: string,
   clock: Clock,
   correlationId: string,
   draft: EventDraft<P>,
 ): EventEnvelope<P> {
-  return {
+  const event: EventEnvelope<P> = {
     id: newId(),
     type: draft.type,
     version: 1,
@@ -25,4 +36,7 @@ export function makeEvent<P>(
     correlationId,
     payload: draft.payload,
   };
+  const traceparent = traceOfNewEvent();
+  if (traceparent !== undefined) event.traceparent = traceparent;
+  return event;
 }

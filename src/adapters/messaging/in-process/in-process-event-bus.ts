@@ -1,14 +1,16 @@
 import type { Logger } from '../../../shared/logger.port.ts';
 import {
   deadLetterTopic,
+  type ConsumerLag,
   type EventBus,
   type Subscription,
   subscribedAfterStart,
 } from '../../../shared/messaging/event-bus.port.ts';
 import type { EventEnvelope } from '../../../shared/messaging/event-envelope.ts';
 import { PARTITIONS } from '../../../shared/messaging/event-envelope.ts';
+import { inEventScope } from '../../tracing/event-scope.ts';
 import { partitionOf } from '../partition.ts';
-import { backoffMs, defaultRetryPolicy, type RetryPolicy, sleep } from '../retry-policy.ts';
+import { backoffMs, defaultRetryPolicy, type RetryPolicy, sleep, warnRetry } from '../retry-policy.ts';
 import { type DeadLetter, type DeadLetterStore, MemoryDeadLetterStore } from './dead-letter-store.ts';
 
 export interface InProcessEventBusOptions {
@@ -19,6 +21,18 @@ export interface InProcessEventBusOptions {
    * events passes a durable one, such as a FileDeadLetterStore in its data directory.
    */
   deadLetters?: DeadLetterStore;
+  /** Told of every event parked (for metrics). */
+  onDeadLetter?: (topic: string, group: string) => void;
+}
+
+/**
+ * A fresh copy (handlers may mutate it) of the contract's envelope: the trace it carries is not one of its
+ * fields (on Kafka it is a header), so a consumer cannot tell which adapter delivered it.
+ */
+function asDelivered(event: EventEnvelope): EventEnvelope {
+  const copy = structuredClone(event);
+  delete copy.traceparent;
+  return copy;
 }
 
 /** As on Kafka's dead-letter headers: enough to see why, without carrying a whole stack around. */
@@ -40,7 +54,10 @@ export class InProcessEventBus implements EventBus {
   readonly #groups = new Map<string, Subscription[]>();
   /** One promise chain per (topic, group, partition): the tail of work queued there. */
   readonly #tails = new Map<string, Promise<void>>();
+  /** Events queued and not yet handled, by topic/group/partition (a key stays once seen, at 0 when idle). */
+  readonly #queued = new Map<string, { group: string; topic: string; partition: number; messages: number }>();
   readonly #deadLetters: DeadLetterStore;
+  readonly #onDeadLetter: ((topic: string, group: string) => void) | undefined;
   readonly #policy: RetryPolicy;
   readonly #logger: Logger;
   #started = false;
@@ -50,6 +67,7 @@ export class InProcessEventBus implements EventBus {
     this.#logger = logger;
     this.#policy = options.retry ?? defaultRetryPolicy;
     this.#deadLetters = options.deadLetters ?? new MemoryDeadLetterStore();
+    this.#onDeadLetter = options.onDeadLetter;
   }
 
   subscribe(subscription: Subscription): void {
@@ -89,35 +107,41 @@ export class InProcessEventBus implements EventBus {
     return this.#deadLetters.read();
   }
 
+  async lag(): Promise<ConsumerLag[]> {
+    return [...this.#queued.values()].map((entry) => ({ ...entry }));
+  }
+
   #enqueue(sub: Subscription, event: EventEnvelope, partition: number): Promise<void> {
-    const key = `${sub.topic}/${sub.group}/${partition % PARTITIONS}`;
+    const lane = partition % PARTITIONS;
+    const key = `${sub.topic}/${sub.group}/${lane}`;
+    let queued = this.#queued.get(key);
+    if (!queued) this.#queued.set(key, (queued = { group: sub.group, topic: sub.topic, partition: lane, messages: 0 }));
+    queued.messages++;
     const next = (this.#tails.get(key) ?? Promise.resolve()).then(() => this.#deliver(sub, event));
     this.#tails.set(key, next);
     const settled = () => {
+      queued.messages--;
       if (this.#tails.get(key) === next) this.#tails.delete(key);
     };
     next.then(settled, settled);
     return next;
   }
 
-  async #deliver(sub: Subscription, event: EventEnvelope): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await sub.handler(structuredClone(event));
-        return;
-      } catch (error) {
-        if (attempt >= this.#policy.maxAttempts) return this.#park(sub, event, error, attempt);
-        this.#logger.warn('event handler failed; will retry', {
-          topic: sub.topic,
-          group: sub.group,
-          eventId: event.id,
-          type: event.type,
-          attempt,
-          error: String(error),
-        });
-        await sleep(backoffMs(this.#policy, attempt));
+  /** Each attempt, and parking, in the event's scope; the handler gets the envelope as Kafka would hand it over. */
+  #deliver(sub: Subscription, event: EventEnvelope): Promise<void> {
+    const { topic, group } = sub;
+    return inEventScope(event, { topic, group, traceparent: event.traceparent }, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await sub.handler(asDelivered(event));
+          return;
+        } catch (error) {
+          if (attempt >= this.#policy.maxAttempts) return this.#park(sub, event, error, attempt);
+          warnRetry(this.#logger, { topic, group }, event, attempt, error);
+          await sleep(backoffMs(this.#policy, attempt));
+        }
       }
-    }
+    });
   }
 
   async #park(sub: Subscription, event: EventEnvelope, error: unknown, attempts: number): Promise<void> {
@@ -136,6 +160,7 @@ export class InProcessEventBus implements EventBus {
       this.#logger.error('could not park event; it will be delivered again', { ...where, failure: String(failure) });
       throw failure;
     }
+    this.#onDeadLetter?.(sub.topic, sub.group);
     this.#logger.error('event parked on dead-letter topic', where);
   }
 }

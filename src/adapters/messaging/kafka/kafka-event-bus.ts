@@ -1,6 +1,7 @@
 import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import type { Logger } from '../../../shared/logger.port.ts';
 import {
+  type ConsumerLag,
   deadLetterTopic,
   type EventBus,
   type EventHandler,
@@ -8,7 +9,8 @@ import {
   subscribedAfterStart,
 } from '../../../shared/messaging/event-bus.port.ts';
 import type { EventEnvelope } from '../../../shared/messaging/event-envelope.ts';
-import { backoffMs, defaultRetryPolicy, type RetryPolicy, sleep } from '../retry-policy.ts';
+import { inEventScope } from '../../tracing/event-scope.ts';
+import { backoffMs, defaultRetryPolicy, type RetryPolicy, sleep, warnRetry } from '../retry-policy.ts';
 import { createKafkaClient, type KafkaConnectionOptions } from './kafka-client.ts';
 import { KafkaHealth, watchConsumer } from './kafka-health.ts';
 import { KafkaPublisher } from './kafka-publisher.ts';
@@ -51,6 +53,8 @@ export interface KafkaEventBusOptions extends KafkaConnectionOptions {
    */
   topics?: EnsureTopicsOptions;
   consumer?: Partial<KafkaConsumerSettings>;
+  /** Told of every event parked (for metrics). */
+  onDeadLetter?: (topic: string, group: string) => void;
 }
 
 /**
@@ -81,6 +85,7 @@ export class KafkaEventBus implements EventBus {
   readonly #policy: RetryPolicy;
   readonly #topics: EnsureTopicsOptions | undefined;
   readonly #settings: KafkaConsumerSettings;
+  readonly #onDeadLetter: ((topic: string, group: string) => void) | undefined;
   readonly #health: KafkaHealth;
   /** Subscriptions by consumer group: one kafkajs consumer per group, whatever its topics. */
   readonly #groups = new Map<string, Subscription[]>();
@@ -97,6 +102,7 @@ export class KafkaEventBus implements EventBus {
     this.#policy = options.retry ?? defaultRetryPolicy;
     this.#topics = options.topics;
     this.#settings = { ...defaultConsumerSettings, ...options.consumer };
+    this.#onDeadLetter = options.onDeadLetter;
     this.#health = new KafkaHealth(options.logger);
     this.#publisher = new KafkaPublisher(this.#kafka, this.#health, options.logger);
   }
@@ -134,6 +140,38 @@ export class KafkaEventBus implements EventBus {
     return this.#health.problem();
   }
 
+  /**
+   * Each group's lag from the broker: per partition, the newest offset beyond the group's committed one
+   * (a group that never committed counts from the partition's oldest). One admin connection, opened for
+   * the call; a broker that cannot be asked yields nothing rather than a guess.
+   */
+  async lag(): Promise<ConsumerLag[]> {
+    const admin = this.#kafka.admin();
+    try {
+      await admin.connect();
+      const topics = [...new Set([...this.#groups.values()].flatMap((subs) => subs.map((s) => s.topic)))];
+      const ends = new Map(await Promise.all(topics.map(async (t) => [t, await admin.fetchTopicOffsets(t)] as const)));
+      const lags: ConsumerLag[] = [];
+      for (const [group, subscriptions] of this.#groups) {
+        const committed = await admin.fetchOffsets({ groupId: group, topics: subscriptions.map((s) => s.topic) });
+        for (const { topic, partitions } of committed) {
+          for (const { partition, offset } of partitions) {
+            const end = ends.get(topic)?.find((p) => p.partition === partition);
+            if (!end) continue;
+            const from = Number(offset) >= 0 ? Number(offset) : Number(end.low);
+            lags.push({ group, topic, partition, messages: Math.max(0, Number(end.high) - from) });
+          }
+        }
+      }
+      return lags;
+    } catch (error) {
+      this.#logger.debug('consumer lag not read', { error: String(error) });
+      return [];
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
   async #start(): Promise<void> {
     this.#state = 'starting';
     if (this.#topics) {
@@ -162,7 +200,7 @@ export class KafkaEventBus implements EventBus {
   }
 
   /** Resolves once the event was handled or parked; throws (so nothing is committed) only if parking failed. */
-  async #consume(
+  #consume(
     group: string,
     handler: EventHandler,
     { topic, partition, message, heartbeat }: EachMessagePayload,
@@ -174,23 +212,19 @@ export class KafkaEventBus implements EventBus {
     } catch (error) {
       return this.#park({ ...parked, error, attempts: 0 });
     }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await handler(structuredClone(event));
-        return;
-      } catch (error) {
-        if (attempt >= this.#policy.maxAttempts) return this.#park({ ...parked, error, attempts: attempt });
-        this.#logger.warn('event handler failed; will retry', {
-          topic,
-          group,
-          eventId: event.id,
-          type: event.type,
-          attempt,
-          error: String(error),
-        });
-        await this.#backOff(backoffMs(this.#policy, attempt), heartbeat);
+    const traceparent = headerText(message.headers, HEADERS.traceparent);
+    return inEventScope(event, { topic, group, traceparent }, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await handler(structuredClone(event));
+          return;
+        } catch (error) {
+          if (attempt >= this.#policy.maxAttempts) return this.#park({ ...parked, error, attempts: attempt });
+          warnRetry(this.#logger, { topic, group }, event, attempt, error);
+          await this.#backOff(backoffMs(this.#policy, attempt), heartbeat);
+        }
       }
-    }
+    });
   }
 
   /** Sleeps between attempts, heartbeating meanwhile; a rebalance surfaces here and hands the event back to kafkajs. */
@@ -205,6 +239,7 @@ export class KafkaEventBus implements EventBus {
   async #park(parked: ParkedMessage): Promise<void> {
     const target = deadLetterTopic(parked.topic);
     await this.#publisher.send(target, [toDeadLetterMessage(parked)]);
+    this.#onDeadLetter?.(parked.topic, parked.group);
     this.#logger.error('event parked on dead-letter topic', {
       topic: parked.topic,
       deadLetterTopic: target,

@@ -3,11 +3,10 @@
  * envelope as JSON, headers `id`, `type` and a W3C `traceparent`; and how a parked message looks on its
  * dead-letter topic: the original bytes, plus headers saying who parked it, why, and where it came from.
  */
-import { randomBytes } from 'node:crypto';
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import { z } from 'zod';
-import { isUuid } from '../../../shared/id.ts';
 import type { EventEnvelope } from '../../../shared/messaging/event-envelope.ts';
+import { eventTraceparent, traceparentForCorrelation } from '../../tracing/traceparent.ts';
 
 export const HEADERS = {
   id: 'id',
@@ -23,34 +22,24 @@ export const HEADERS = {
 
 const MAX_ERROR_LENGTH = 1_000;
 
-export function toKafkaMessage(event: EventEnvelope): Message {
+/**
+ * The value is the contract's envelope; the trace it was made in goes in the `traceparent` header only: the
+ * one it carries (a span of the request or handler that made it), else one derived from its correlation id.
+ */
+export function toKafkaMessage({ traceparent, ...envelope }: EventEnvelope): Message {
   return {
-    key: event.aggregateId,
-    value: JSON.stringify(event),
+    key: envelope.aggregateId,
+    value: JSON.stringify(envelope),
     headers: {
-      [HEADERS.id]: event.id,
-      [HEADERS.type]: event.type,
-      [HEADERS.traceparent]: traceparentFor(event.correlationId),
+      [HEADERS.id]: envelope.id,
+      [HEADERS.type]: envelope.type,
+      [HEADERS.traceparent]: eventTraceparent(traceparent, envelope.correlationId),
     },
   };
 }
 
-/**
- * `00-<trace id>-<span id>-01`. A UUID correlation id is the trace id (dashes removed), so every event of
- * one request shares a trace; anything else gets a random one. The span id is new for every message.
- */
-export function traceparentFor(correlationId: string): string {
-  const traceId = isUuid(correlationId) ? correlationId.replaceAll('-', '').toLowerCase() : nonZeroHex(16);
-  return `00-${traceId}-${nonZeroHex(8)}-01`;
-}
-
-/** W3C forbids all-zero ids. */
-function nonZeroHex(bytes: number): string {
-  let hex: string;
-  do hex = randomBytes(bytes).toString('hex');
-  while (/^0+$/.test(hex));
-  return hex;
-}
+/** `00-<trace id>-<span id>-01` for an event that carries no trace: see `traceparentForCorrelation`. */
+export const traceparentFor = traceparentForCorrelation;
 
 const Envelope = z.object({
   id: z.string().min(1),

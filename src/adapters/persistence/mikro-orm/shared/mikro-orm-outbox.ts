@@ -3,7 +3,7 @@ import type { EventEnvelope } from '../../../../shared/messaging/event-envelope.
 import type { AppendOptions, Inbox, Outbox } from '../../../../shared/messaging/outbox.port.ts';
 import type { OutboxStore, PublishClaimed } from '../../../messaging/outbox-relay.ts';
 import { type OutboxLease, outboxLeaseFor } from './outbox-lease.ts';
-import { type Sql, type SqlDatabase, sqlDatabaseOf } from './sql.ts';
+import { dateFrom, type Sql, type SqlDatabase, sqlDatabaseOf } from './sql.ts';
 
 const APPEND =
   'insert into outbox (event_id, topic, aggregate_id, envelope, created_at, published_at, available_at) ' +
@@ -102,4 +102,24 @@ export class MikroOrmOutboxStore implements OutboxStore {
   release(): Promise<void> {
     return this.#lease.release();
   }
+}
+
+/** What the outbox has yet to publish: rows that are due, and when the oldest of them fell due (null: none). */
+export interface OutboxBacklog {
+  pending: number;
+  oldestDueAt: Date | null;
+}
+
+/**
+ * The outbox's backlog in one read over the unpublished rows (the `outbox_unpublished` index keeps them apart
+ * from the published ones), for the metrics scrape. A row is due from its `available_at` when scheduled.
+ */
+export async function outboxBacklog(orm: MikroORM): Promise<OutboxBacklog> {
+  const row = await sqlDatabaseOf(orm).get(
+    `select count(*) as pending, min(coalesce(available_at, created_at)) as oldest from outbox where ${DUE}`,
+    [new Date()],
+  );
+  const pending = Number(row?.pending ?? 0);
+  const oldest = row?.oldest;
+  return { pending, oldestDueAt: pending > 0 && oldest !== null && oldest !== undefined ? dateFrom(oldest) : null };
 }

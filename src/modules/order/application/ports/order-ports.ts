@@ -1,5 +1,6 @@
 import type { Clock } from '../../../../shared/clock.ts';
 import type { Logger } from '../../../../shared/logger.port.ts';
+import type { OrderMetrics } from './order-metrics.port.ts';
 import type { OrderPersistence } from './order-persistence.port.ts';
 import type { ProductCatalog } from './product-catalog.port.ts';
 
@@ -9,4 +10,6 @@ export interface OrderPorts {
   catalog: ProductCatalog;
   clock: Clock;
   logger: Logger;
+  /** Business counters; absent, nothing is counted. */
+  metrics?: OrderMetrics;
 }

@@ -28,6 +28,7 @@ export async function cancelOrder(deps: OrderPorts, cmd: CancelOrderCommand): Pr
       return change.order;
     });
     if (!cancelled) continue;
+    deps.metrics?.orderCancelled();
     if (cmd.mode === 'sync') await releaseNow(deps, cmd);
     return cancelled.toProps();
   }

@@ -41,7 +41,7 @@ export const SYNC_GUARD_MS = 30_000;
  */
 export async function placeOrder(deps: OrderPorts, cmd: PlaceOrderCommand): Promise<PlacedOrder> {
   const replay = await findReplay(deps, cmd);
-  if (replay) return replay;
+  if (replay) return replayed(deps, replay);
 
   const change = Order.place(await provisionalPricing(deps, cmd));
   const now = deps.clock.now();
@@ -56,12 +56,18 @@ export async function placeOrder(deps: OrderPorts, cmd: PlaceOrderCommand): Prom
     // A concurrent request with the same key won the insert: answer as it did.
     if (error instanceof DomainError && error.code === IDEMPOTENCY_KEY_TAKEN) {
       const winner = await findReplay(deps, cmd);
-      if (winner) return winner;
+      if (winner) return replayed(deps, winner);
     }
     throw error;
   }
+  deps.metrics?.orderPlaced(cmd.mode);
   const order = change.order.toProps();
   return cmd.mode === 'sync' ? settleDirectly(deps, order, cmd) : { order, answer: 'async' };
+}
+
+function replayed(deps: OrderPorts, placed: PlacedOrder): PlacedOrder {
+  deps.metrics?.idempotentReplay();
+  return placed;
 }
 
 async function findReplay(deps: OrderPorts, cmd: PlaceOrderCommand): Promise<PlacedOrder | null> {

@@ -19,7 +19,7 @@ export interface SettleOrderCommand {
  * same transaction: it is no longer needed, and no event of the order may overtake it.
  */
 export async function settleOrder(
-  deps: Pick<OrderPorts, 'persistence' | 'clock' | 'logger'>,
+  deps: Pick<OrderPorts, 'persistence' | 'clock' | 'logger' | 'metrics'>,
   cmd: SettleOrderCommand,
 ): Promise<OrderProps | null> {
   // A plain read first: the event that follows a direct settlement then costs no transaction.
@@ -38,11 +38,12 @@ export async function settleOrder(
  * anything moved it meanwhile, the compare-and-set fails and the next attempt reads what is there.
  */
 export async function settlePending(
-  deps: Pick<OrderPorts, 'persistence' | 'clock' | 'logger'>,
+  deps: Pick<OrderPorts, 'persistence' | 'clock' | 'logger' | 'metrics'>,
   cmd: SettleOrderCommand,
   known?: Order,
 ): Promise<OrderProps | null> {
   let assumed = known;
+  let moved = false;
   for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
     const settled = await deps.persistence.transaction(async (tx) => {
       const order = assumed ?? (await tx.orders.findById(cmd.orderId));
@@ -54,11 +55,21 @@ export async function settlePending(
       if (!(await tx.orders.update(change.order, order.version))) return null;
       await tx.outbox.withdrawScheduled(order.id);
       await emitOrderEvent(tx.outbox, deps.clock, cmd.correlationId, change.event);
+      moved = true;
       return change.order;
     });
-    if (settled) return settled.toProps();
+    if (!settled) continue;
+    const props = settled.toProps();
+    // Counted once the move is committed, by whichever path (direct call or event) made it.
+    if (moved) countSettlement(deps, props);
+    return props;
   }
   throw new Error(`order ${cmd.orderId} kept changing while being settled`);
+}
+
+function countSettlement(deps: Pick<OrderPorts, 'metrics'>, order: OrderProps): void {
+  if (order.status === 'CONFIRMED') deps.metrics?.orderConfirmed(order.totalCents ?? 0, order.currency ?? 'UNKNOWN');
+  else if (order.status === 'REJECTED') deps.metrics?.orderRejected(order.rejectionReason ?? 'UNKNOWN');
 }
 
 function decide(order: Order, result: ReservationResult, now: Date) {

@@ -1,5 +1,6 @@
 import type { Cache } from '../../../../shared/cache.port.ts';
 import type { Clock } from '../../../../shared/clock.ts';
+import type { ProductMetrics } from './product-metrics.port.ts';
 import type { ProductPersistence } from './product-persistence.port.ts';
 
 /** Every port a product use case may be given; each use case declares the few it needs (a Pick of these). */
@@ -7,4 +8,6 @@ export interface ProductPorts {
   persistence: ProductPersistence;
   clock: Clock;
   cache: Cache;
+  /** Business counters; absent, nothing is counted. */
+  metrics?: ProductMetrics;
 }

@@ -5,7 +5,7 @@ import type { ProductPorts } from '../ports/product-ports.ts';
 import { emitProductEvents, productEvent } from '../product-events.ts';
 
 export async function createProduct(
-  deps: Pick<ProductPorts, 'persistence' | 'clock'>,
+  deps: Pick<ProductPorts, 'persistence' | 'clock' | 'metrics'>,
   input: NewProduct,
   correlationId: string,
 ) {
@@ -21,5 +21,6 @@ export async function createProduct(
       }),
     );
   });
+  deps.metrics?.productChanged('created');
   return product.toProps();
 }

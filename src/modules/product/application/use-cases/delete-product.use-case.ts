@@ -17,5 +17,6 @@ export async function deleteProduct(deps: ProductPorts, id: string, correlationI
       }),
     );
   });
+  deps.metrics?.productChanged('deleted');
   await invalidateProducts(deps.cache, [id]);
 }

@@ -34,8 +34,24 @@ class Shortfall extends Error {
  * a redelivered OrderPlaced) returns the first outcome and takes nothing again.
  */
 export async function reserveStock(deps: ProductPorts, cmd: ReserveStockCommand): Promise<ReservationOutcome> {
+  const started = performance.now();
+  const decision: Decision = { fresh: false };
+  const outcome = await reserveOnce(deps, cmd, decision);
+  if (decision.fresh) {
+    const seconds = (performance.now() - started) / 1000;
+    deps.metrics?.stockReservation(outcome.status === 'RESERVED' ? 'reserved' : 'rejected', seconds);
+  }
+  return outcome;
+}
+
+/** Whether this call decided the reservation (a repeat, or the loser of a race, answers with an earlier one). */
+interface Decision {
+  fresh: boolean;
+}
+
+async function reserveOnce(deps: ProductPorts, cmd: ReserveStockCommand, decision: Decision) {
   try {
-    const outcome = await deps.persistence.transaction((tx) => tryReserve(deps, tx, cmd));
+    const outcome = await deps.persistence.transaction((tx) => tryReserve(deps, tx, cmd, decision));
     if (outcome.status === 'RESERVED')
       await invalidateProducts(
         deps.cache,
@@ -43,10 +59,14 @@ export async function reserveStock(deps: ProductPorts, cmd: ReserveStockCommand)
       );
     return outcome;
   } catch (error) {
+    decision.fresh = false;
     if (error instanceof Shortfall) {
       return deps.persistence
-        .transaction((tx) => recordRejection(deps, tx, cmd, RejectionReasons.insufficientStock))
-        .catch((again: unknown) => afterRace(deps, cmd, again));
+        .transaction((tx) => recordRejection(deps, tx, cmd, RejectionReasons.insufficientStock, decision))
+        .catch((again: unknown) => {
+          decision.fresh = false;
+          return afterRace(deps, cmd, again);
+        });
     }
     return afterRace(deps, cmd, error);
   }
@@ -68,6 +88,7 @@ async function tryReserve(
   deps: ProductPorts,
   tx: ProductTransaction,
   cmd: ReserveStockCommand,
+  decision: Decision,
 ): Promise<ReservationOutcome> {
   // No read for an earlier reservation first: inserting this one fails on the order's key if there is
   // one (RESERVATION_EXISTS), and afterRace answers with it. A repeat is rare; the read was on every order.
@@ -75,10 +96,10 @@ async function tryReserve(
   const products = await tx.products.findByIds(cmd.items.map((i) => i.productId));
   const byId = new Map(products.map((p) => [p.id, p.toProps()]));
   if (cmd.items.some((i) => !byId.has(i.productId))) {
-    return recordRejection(deps, tx, cmd, RejectionReasons.unknownProduct);
+    return recordRejection(deps, tx, cmd, RejectionReasons.unknownProduct, decision);
   }
   if (new Set(products.map((p) => p.toProps().currency)).size > 1) {
-    return recordRejection(deps, tx, cmd, RejectionReasons.mixedCurrency);
+    return recordRejection(deps, tx, cmd, RejectionReasons.mixedCurrency, decision);
   }
 
   const now = deps.clock.now();
@@ -117,6 +138,7 @@ async function tryReserve(
   for (const item of items) {
     if (!(await tx.products.adjustStock(item.productId, -item.quantity, now))) throw new Shortfall();
   }
+  decision.fresh = true;
   return { status: 'RESERVED', lines };
 }
 
@@ -125,6 +147,7 @@ async function recordRejection(
   tx: ProductTransaction,
   cmd: ReserveStockCommand,
   reason: string,
+  decision: Decision,
 ): Promise<ReservationOutcome> {
   const existing = await tx.reservations.find(cmd.orderId);
   if (existing) return outcomeOf(existing);
@@ -139,6 +162,7 @@ async function recordRejection(
     updatedAt: now,
   };
   await tx.reservations.insert(rejection);
+  decision.fresh = true;
   await emitProductEvents(
     tx.outbox,
     productEvent(deps.clock, cmd.correlationId, {

@@ -35,6 +35,7 @@ export async function updateProduct(
       return next;
     });
     if (updated) {
+      deps.metrics?.productChanged('updated');
       await invalidateProducts(deps.cache, [id]);
       return updated.toProps();
     }

@@ -1,0 +1,150 @@
+import client from 'prom-client';
+import type { ConsumerLag } from '../../shared/messaging/event-bus.port.ts';
+import type { RelayObserver } from '../messaging/outbox-relay.ts';
+import { counterIn } from './metric-registry.ts';
+
+/** What the outbox of one module database has yet to publish, read at scrape time. */
+export type OutboxBacklogProbe = () => Promise<{ pending: number; oldestDueAt: Date | null }>;
+
+const backlogProbes = new WeakMap<client.Registry, Map<string, OutboxBacklogProbe>>();
+
+/**
+ * `outbox_pending_events` and `outbox_oldest_pending_age_seconds`, labelled by database: computed when
+ * Prometheus scrapes (one indexed read per database), never polled. A database that cannot be read
+ * leaves its series out of that scrape rather than failing it (its readiness check says why).
+ */
+export function watchOutboxBacklog(registry: client.Registry, database: string, probe: OutboxBacklogProbe): void {
+  let probes = backlogProbes.get(registry);
+  if (!probes) {
+    probes = new Map();
+    backlogProbes.set(registry, probes);
+    const read = backlogReader(probes);
+    new client.Gauge({
+      name: 'outbox_pending_events',
+      help: 'Outbox events due and not yet published',
+      labelNames: ['database'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const [name, backlog] of await read()) this.set({ database: name }, backlog.pending);
+      },
+    });
+    new client.Gauge({
+      name: 'outbox_oldest_pending_age_seconds',
+      help: 'Age of the oldest due, unpublished outbox event (0 when none is pending)',
+      labelNames: ['database'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const now = Date.now();
+        for (const [name, { oldestDueAt }] of await read()) {
+          this.set({ database: name }, oldestDueAt ? Math.max(0, (now - oldestDueAt.getTime()) / 1000) : 0);
+        }
+      },
+    });
+  }
+  probes.set(database, probe);
+}
+
+type Backlog = Awaited<ReturnType<OutboxBacklogProbe>>;
+
+/** One read per database per scrape, shared by both gauges (a scrape collects them at once). */
+function backlogReader(probes: Map<string, OutboxBacklogProbe>): () => Promise<[string, Backlog][]> {
+  let last: { at: number; reading: Promise<[string, Backlog][]> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at > 500) {
+      const reading = Promise.all(
+        [...probes].map(async ([name, probe]) => [name, await probe().catch(() => null)] as const),
+      ).then((all) => all.filter((entry): entry is [string, Backlog] => entry[1] !== null));
+      last = { at: now, reading };
+    }
+    return last.reading;
+  };
+}
+
+/** The relay's observer for one database: events it published and batches the bus refused. */
+export function relayMetrics(registry: client.Registry, database: string): RelayObserver {
+  const published = counterIn(registry, {
+    name: 'relay_published_events_total',
+    help: 'Outbox events the relay published to the bus',
+    labelNames: ['database'],
+  });
+  const failures = counterIn(registry, {
+    name: 'relay_failures_total',
+    help: 'Relay batches that failed (the bus or the database refused); retried after a back-off',
+    labelNames: ['database'],
+  });
+  published.inc({ database }, 0);
+  failures.inc({ database }, 0);
+  return {
+    published: (count) => published.inc({ database }, count),
+    failed: () => failures.inc({ database }),
+  };
+}
+
+/**
+ * Counts events parked on a dead-letter topic. A per-instance group (`<name>-<role>-<8 hex>`, as the cache
+ * invalidation's) is counted under its name alone, so instances do not mint label values.
+ */
+export function deadLetterCounter(registry: client.Registry): (topic: string, group: string) => void {
+  const parked = counterIn(registry, {
+    name: 'events_dead_lettered_total',
+    help: 'Events parked on a dead-letter topic after their handler kept failing',
+    labelNames: ['topic', 'group'],
+  });
+  return (topic, group) => parked.inc({ topic, group: groupName(group) });
+}
+
+/**
+ * `consumer_lag_messages{group,topic,partition}`: read from the bus when Prometheus scrapes (at most once a
+ * second; on Kafka an admin round trip). Per-instance groups are named as the dead-letter counter names them.
+ */
+export function watchConsumerLag(registry: client.Registry, lag: () => Promise<ConsumerLag[]>): void {
+  let last: { at: number; reading: Promise<ConsumerLag[]> } | undefined;
+  const read = () => {
+    if (!last || Date.now() - last.at > 1_000) last = { at: Date.now(), reading: lag().catch(() => []) };
+    return last.reading;
+  };
+  new client.Gauge({
+    name: 'consumer_lag_messages',
+    help: 'Events a consumer group has yet to handle, per partition (Kafka: beyond its committed offset)',
+    labelNames: ['group', 'topic', 'partition'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const { group, topic, partition, messages } of await read()) {
+        this.set({ group: groupName(group), topic, partition: String(partition) }, messages);
+      }
+    },
+  });
+}
+
+/** A per-instance group (`<name>-<role>-<8 hex>`) under its name alone, so instances do not mint label values. */
+const groupName = (group: string) => group.replace(/-[a-z]+-[0-9a-f]{8}$/, '');
+
+/** Counts look-ups in the cache, hit or miss (an unreachable cache reads as a miss). */
+export function cacheLookupCounter(registry: client.Registry): (hit: boolean) => void {
+  const requests = counterIn(registry, {
+    name: 'cache_requests_total',
+    help: 'Cache look-ups, by result',
+    labelNames: ['result'],
+  });
+  const hits = requests.labels({ result: 'hit' });
+  const misses = requests.labels({ result: 'miss' });
+  requests.inc({ result: 'hit' }, 0);
+  requests.inc({ result: 'miss' }, 0);
+  return (hit) => (hit ? hits.inc() : misses.inc());
+}
+
+/** Counts requests the rate limits refused, by policy. */
+export function rateLimitRefusalCounter(registry: client.Registry): (policy: 'read' | 'write') => void {
+  const refusals = counterIn(registry, {
+    name: 'rate_limit_refusals_total',
+    help: 'Requests refused by the rate limits (429), by policy',
+    labelNames: ['policy'],
+  });
+  refusals.inc({ policy: 'read' }, 0);
+  refusals.inc({ policy: 'write' }, 0);
+  return (policy) => refusals.inc({ policy });
+}
