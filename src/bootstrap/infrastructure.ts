@@ -17,12 +17,15 @@ import {
   watchConsumerLag,
   relayMetrics,
   watchOutboxBacklog,
+  watchLowStock,
+  LOW_STOCK_THRESHOLD,
 } from '../adapters/metrics/prometheus-reliability-metrics.ts';
 import { NamespacedEventBus } from '../adapters/messaging/namespaced-event-bus.ts';
 import { defaultRelayOptions, OutboxRelay } from '../adapters/messaging/outbox-relay.ts';
 import { PARTITIONS } from '../shared/messaging/event-envelope.ts';
 import { orderMigrations } from '../adapters/persistence/mikro-orm/order/order.migrations.ts';
 import { migrate, openDatabase } from '../adapters/persistence/mikro-orm/orm.ts';
+import { lowStockCount } from '../adapters/persistence/mikro-orm/product/mikro-orm-product-persistence.ts';
 import { productMigrations } from '../adapters/persistence/mikro-orm/product/product.migrations.ts';
 import { MikroOrmOutboxStore, outboxBacklog } from '../adapters/persistence/mikro-orm/shared/mikro-orm-outbox.ts';
 import { sqlDatabaseOf } from '../adapters/persistence/mikro-orm/shared/sql.ts';
@@ -82,6 +85,7 @@ export async function moduleStorage(
     observer: relayMetrics(registry, module),
   });
   watchOutboxBacklog(registry, module, () => outboxBacklog(orm));
+  if (module === 'product') watchLowStock(registry, () => lowStockCount(orm, LOW_STOCK_THRESHOLD));
   lifecycle.onStop('relays', `${module}-relay`, () => relay.stop());
   const ping = async () => {
     try {

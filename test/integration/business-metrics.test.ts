@@ -43,6 +43,7 @@ describe('business and reliability metrics in /metrics (monolith)', () => {
       body: { name: 'Renamed widget' },
     });
     expect(patched.status).to.equal(200);
+    await createProduct(platform, { stock: 3 }); // low stock: 10 or fewer
     const doomed = await createProduct(platform);
     expect((await call(platform.url, 'DELETE', `/api/v1/products/${doomed.id}`, { token: admin })).status).to.equal(
       204,
@@ -98,7 +99,8 @@ describe('business and reliability metrics in /metrics (monolith)', () => {
   });
 
   it('counts product changes', () => {
-    expect(valueOf(text, 'products_changed_total', { change: 'created' })).to.equal(2);
+    expect(valueOf(text, 'products_changed_total', { change: 'created' })).to.equal(3);
+    expect(valueOf(text, 'products_low_stock')).to.equal(1);
     expect(valueOf(text, 'products_changed_total', { change: 'updated' })).to.equal(1);
     expect(valueOf(text, 'products_changed_total', { change: 'deleted' })).to.equal(1);
   });

@@ -123,6 +123,29 @@ export function watchConsumerLag(registry: client.Registry, lag: () => Promise<C
 /** A per-instance group (`<name>-<role>-<8 hex>`) under its name alone, so instances do not mint label values. */
 const groupName = (group: string) => group.replace(/-[a-z]+-[0-9a-f]{8}$/, '');
 
+/**
+ * `products_low_stock`: how many products have `threshold` or fewer in stock, counted in the product
+ * database when Prometheus scrapes (at most once every 5 s). A database that cannot be read leaves the
+ * series out of that scrape.
+ */
+export function watchLowStock(registry: client.Registry, count: () => Promise<number>): void {
+  let last: { at: number; reading: Promise<number | null> } | undefined;
+  new client.Gauge({
+    name: 'products_low_stock',
+    help: `Products with ${LOW_STOCK_THRESHOLD} or fewer in stock`,
+    registers: [registry],
+    async collect() {
+      if (!last || Date.now() - last.at > 5_000) last = { at: Date.now(), reading: count().catch(() => null) };
+      const products = await last.reading;
+      this.reset();
+      if (products !== null) this.set(products);
+    },
+  });
+}
+
+/** What "low" means for `products_low_stock`. */
+export const LOW_STOCK_THRESHOLD = 10;
+
 /** Counts look-ups in the cache, hit or miss (an unreachable cache reads as a miss). */
 export function cacheLookupCounter(registry: client.Registry): (hit: boolean) => void {
   const requests = counterIn(registry, {

@@ -36,3 +36,9 @@ export class MikroOrmProductPersistence implements ProductPersistence {
     return result;
   }
 }
+
+/** How many products have `threshold` or fewer in stock (for the low-stock gauge; a scan of products). */
+export async function lowStockCount(orm: MikroORM, threshold: number): Promise<number> {
+  const row = await sqlDatabaseOf(orm).get('select count(*) as products from products where stock <= ?', [threshold]);
+  return Number(row?.products ?? 0);
+}
