@@ -18,6 +18,7 @@ import {
   relayMetrics,
   watchOutboxBacklog,
   watchLowStock,
+  watchRedis,
   LOW_STOCK_THRESHOLD,
 } from '../adapters/metrics/prometheus-reliability-metrics.ts';
 import { NamespacedEventBus } from '../adapters/messaging/namespaced-event-bus.ts';
@@ -143,10 +144,16 @@ export async function ensureKafkaTopics(config: Config, logger: Logger) {
 }
 
 /** The shared Redis connection when one is configured (cache and rate limits), else null: memory it is. */
-export async function createRedis(config: Config, logger: Logger, lifecycle: Lifecycle): Promise<Redis | null> {
+export async function createRedis(
+  config: Config,
+  logger: Logger,
+  lifecycle: Lifecycle,
+  registry: Registry,
+): Promise<Redis | null> {
   if (!config.redisUrl) return null;
   const redis = await connectRedis(config.redisUrl, logger);
   lifecycle.onStop('storage', 'redis', async () => void (await redis.quit().catch(() => redis.disconnect())));
+  watchRedis(registry, () => redis.status === 'ready');
   return redis;
 }
 

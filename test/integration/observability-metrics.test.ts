@@ -55,6 +55,7 @@ describe('deploy/observability: metric names', () => {
       'process_cpu_seconds_total',
       'nodejs_eventloop_lag_p99_seconds',
       'gateway_upstream_breaker_state',
+      'redis_up',
     ]) {
       expect(exported, name).to.include(name);
     }

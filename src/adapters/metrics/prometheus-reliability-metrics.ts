@@ -143,6 +143,21 @@ export function watchLowStock(registry: client.Registry, count: () => Promise<nu
   });
 }
 
+/**
+ * `redis_up`: 1 while this process's Redis connection is ready, 0 while it is down or reconnecting (the
+ * cache and the rate limits fall back meanwhile, so nothing else shows it). Read at scrape, no round trip.
+ */
+export function watchRedis(registry: client.Registry, ready: () => boolean): void {
+  new client.Gauge({
+    name: 'redis_up',
+    help: "1 while the process's Redis connection is ready, else 0 (the cache and rate limits fall back)",
+    registers: [registry],
+    collect() {
+      this.set(ready() ? 1 : 0);
+    },
+  });
+}
+
 /** What "low" means for `products_low_stock`. */
 export const LOW_STOCK_THRESHOLD = 10;
 

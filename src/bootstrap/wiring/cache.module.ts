@@ -17,8 +17,9 @@ import { BootTokens } from './boot-tokens.ts';
 export const cacheModule = new ContainerModule(({ bind }) => {
   bind<Redis | null>(BootTokens.Redis)
     .toResolvedValue(
-      (config: Config, logger: Logger, lifecycle: Lifecycle) => createRedis(config, logger, lifecycle),
-      [BootTokens.Config, Tokens.Logger, BootTokens.Lifecycle],
+      (config: Config, logger: Logger, lifecycle: Lifecycle, registry: Registry) =>
+        createRedis(config, logger, lifecycle, registry),
+      [BootTokens.Config, Tokens.Logger, BootTokens.Lifecycle, BootTokens.MetricsRegistry],
     )
     .inSingletonScope();
   bind(Tokens.Cache)
