@@ -11,6 +11,7 @@ import { FileDeadLetterStore } from '../adapters/messaging/in-process/file-dead-
 import { InProcessEventBus } from '../adapters/messaging/in-process/in-process-event-bus.ts';
 import { KafkaEventBus } from '../adapters/messaging/kafka/kafka-event-bus.ts';
 import { ensureTopics } from '../adapters/messaging/kafka/kafka-topics.ts';
+import { kafkaClientMetrics } from '../adapters/metrics/kafka-client-metrics.ts';
 import {
   cacheLookupCounter,
   deadLetterCounter,
@@ -115,6 +116,7 @@ export async function createEventBus(
           // Created or verified at start-up (never by auto-creation): a role fails fast on a wrong topic.
           topics: kafkaTopicOptions(config),
           onDeadLetter,
+          instrument: kafkaClientMetrics(registry, config.kafkaNamespace),
         })
       : new InProcessEventBus(logger, {
           // One file per role: the roles started from one checkout share the data dir.

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
+import { deleteNamespace } from '../support/kafka.ts';
 import {
   allExpressions,
   exportedLabels,
@@ -9,6 +11,7 @@ import {
 } from '../support/observability.ts';
 import { startMonolith } from '../support/monolith.ts';
 import { startStubService, startTestRole, type StubService, type TestRole } from '../support/roles.ts';
+import { integrationServices } from '../support/services.ts';
 
 /** Series Prometheus makes itself for every target. */
 const MADE_BY_PROMETHEUS = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped'];
@@ -21,6 +24,10 @@ const ADDED_BY_PROMETHEUS = ['job', 'instance', 'upstream'];
 describe('deploy/observability: metric names', () => {
   let monolith: TestRole;
   let gateway: TestRole;
+  /** A monolith on Kafka: only a role with a broker exports the Kafka clients' series (the Kafka dashboard's). */
+  let onKafka: TestRole;
+  let brokers: string[];
+  const namespace = `obsnames-${randomUUID().slice(0, 8)}.`;
   let upstream: StubService;
   let exported: Set<string>;
   let labels: Map<string, Set<string>>;
@@ -28,13 +35,16 @@ describe('deploy/observability: metric names', () => {
   before(async function () {
     this.timeout(60_000);
     upstream = await startStubService();
-    [monolith, gateway] = await Promise.all([
+    brokers = (await integrationServices()).kafkaBrokers;
+    [monolith, gateway, onKafka] = await Promise.all([
       startMonolith(),
       startTestRole({ role: 'gateway', productUpstreams: upstream.url, orderUpstreams: upstream.url }),
+      startMonolith({ bus: 'kafka', kafkaBrokers: brokers.join(','), kafkaNamespace: namespace }),
     ]);
+    const roles = [monolith, gateway, onKafka];
     // Some traffic first, so the labelled HTTP series have samples to read their labels from.
-    await Promise.all([monolith, gateway].map((role) => fetch(`${role.url}/api/v1/products`).then((r) => r.text())));
-    const pages = await Promise.all([monolith, gateway].map((role) => fetch(`${role.url}/metrics`)));
+    await Promise.all(roles.map((role) => fetch(`${role.url}/api/v1/products`).then((r) => r.text())));
+    const pages = await Promise.all(roles.map((role) => fetch(`${role.url}/metrics`)));
     exported = new Set<string>();
     labels = new Map();
     for (const page of pages) {
@@ -45,10 +55,11 @@ describe('deploy/observability: metric names', () => {
     }
   });
   after(async () => {
-    await Promise.all([monolith?.stop(), gateway?.stop(), upstream?.close()]);
+    await Promise.all([monolith?.stop(), gateway?.stop(), onKafka?.stop(), upstream?.close()]);
+    if (brokers) await deleteNamespace(brokers, namespace);
   });
 
-  it('the monolith and the gateway export the HTTP, runtime and upstream metrics the rules build on', () => {
+  it('the monoliths and the gateway export the HTTP, runtime, upstream and Kafka metrics the rules build on', () => {
     for (const name of [
       'http_requests_total',
       'http_request_duration_seconds_bucket',
@@ -56,6 +67,8 @@ describe('deploy/observability: metric names', () => {
       'nodejs_eventloop_lag_p99_seconds',
       'gateway_upstream_breaker_state',
       'redis_up',
+      'kafka_client_requests_total',
+      'kafka_consumer_messages_total',
     ]) {
       expect(exported, name).to.include(name);
     }

@@ -121,7 +121,7 @@ export function watchConsumerLag(registry: client.Registry, lag: () => Promise<C
 }
 
 /** A per-instance group (`<name>-<role>-<8 hex>`) under its name alone, so instances do not mint label values. */
-const groupName = (group: string) => group.replace(/-[a-z]+-[0-9a-f]{8}$/, '');
+export const groupName = (group: string) => group.replace(/-[a-z]+-[0-9a-f]{8}$/, '');
 
 /**
  * `products_low_stock`: how many products have `threshold` or fewer in stock, counted in the product
