@@ -96,7 +96,9 @@ export const ConfigSchema = z
       .int()
       .min(1024)
       .max(1024 * 1024),
-    logLevel: z.enum(['error', 'warn', 'info', 'debug']),
+    logLevel: z.enum(['error', 'warn', 'info', 'http', 'debug']),
+    otlpEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+    traceSampleRatio: z.coerce.number().min(0).max(1),
     migrate: z.preprocess((v) => (typeof v === 'string' ? v === 'true' : v), z.boolean()),
   })
   .strict()

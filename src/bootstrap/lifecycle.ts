@@ -1,13 +1,13 @@
 import type { Logger } from '../shared/logger.port.ts';
 
 /** Shutdown runs phase by phase, in this order; within a phase, closers run together. */
-export const PHASES = ['http', 'relays', 'consumers', 'producers', 'storage'] as const;
+export const PHASES = ['http', 'relays', 'consumers', 'producers', 'storage', 'telemetry'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /**
  * The process lifecycle: every adapter that opens something registers how to close it, in the phase it
  * belongs to. Stopping is: stop accepting HTTP and drain it → stop relays → stop consumers → flush
- * producers → close databases and Redis.
+ * producers → close databases and Redis → send the last spans.
  */
 export class Lifecycle {
   readonly #closers: { phase: Phase; name: string; close: () => Promise<void> }[] = [];
@@ -36,7 +36,12 @@ export class Lifecycle {
             try {
               await c.close();
             } catch (error) {
-              this.#logger.error('error while stopping', { phase, name: c.name, error: String(error) });
+              this.#logger.error('error while stopping', {
+                code: 'SHUTDOWN_STEP_FAILED',
+                phase,
+                name: c.name,
+                error: String(error),
+              });
             }
           }),
       );

@@ -11,6 +11,7 @@ import type { Config } from './config.schema.ts';
 import { serveHttp } from './http-server.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { ROLE_TABLE } from './role-table.ts';
+import { startTracing } from './tracing.ts';
 import { explainKafkaFailure } from './startup-failure.ts';
 import { BootTokens } from './wiring/boot-tokens.ts';
 import { cacheModule } from './wiring/cache.module.ts';
@@ -58,6 +59,7 @@ function roleModules(config: Config): ContainerModule[] {
 export async function startRole(config: Config, logger: Logger): Promise<RunningRole> {
   const lifecycle = new Lifecycle(logger);
   try {
+    startTracing(config, lifecycle);
     const container = new Container();
     container.load(platformModule(config, logger, lifecycle), ...roleModules(config));
     await container.getAllAsync(BootTokens.Database, { optional: true });

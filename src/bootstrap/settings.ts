@@ -64,7 +64,14 @@ export const SETTINGS: SettingSpec[] = [
   setting('jwtIssuer', 'expected and issued `iss` claim'),
   setting('jwtAudience', 'expected and issued `aud` claim'),
   setting('bodyLimit', 'largest accepted request body, in bytes', { kind: 'number' }),
-  setting('logLevel', 'error | warn | info | debug'),
+  setting('logLevel', 'error | warn | info | http (adds a line per request) | debug'),
+  setting(
+    'otlpEndpoint',
+    'OpenTelemetry: send spans to this OTLP/HTTP endpoint, e.g. http://collector:4318 (none: off)',
+  ),
+  setting('traceSampleRatio', 'OpenTelemetry: share of new traces recorded, 0 to 1 (a caller’s choice is kept)', {
+    kind: 'number',
+  }),
   setting('migrate', 'apply pending migrations at start', { kind: 'boolean' }),
 ];
 

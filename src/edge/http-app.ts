@@ -10,6 +10,7 @@ import { errorHandler, HttpProblem, sendError, sendProblem } from './http/proble
 import { assignRequestId } from './http/request-context.ts';
 import { normalTarget } from './http/request-target.ts';
 import { securityHeadersStep } from './http/security-headers.ts';
+import { accessLogStep } from './http/access-log.ts';
 import { continueTrace } from './http/trace-context.ts';
 import type { Gateway, ProxiedRoute } from './gateway/gateway.router.ts';
 import { routeOf } from './http/route-prefix.ts';
@@ -48,6 +49,8 @@ export interface HttpAppOptions {
   apiKeys?: readonly ApiKey[];
   /** Reverse proxies in front whose X-Forwarded-For is believed (Express `trust proxy`); default 0. */
   trustProxyHops?: number;
+  /** Write an access log line per request (only when the log level lets `http` lines through). */
+  accessLog?: boolean;
 }
 
 /** Which part of the edge a request is for; each kind has its own list of steps. */
@@ -140,7 +143,15 @@ function edgeSteps(options: HttpAppOptions): Record<Exclude<Kind, 'proxied'>, St
 } {
   const security = securityHeadersStep();
   // Metrics label a request by its route template: Express's matched route, or the proxied route's own.
-  const common = (metrics: Step): Step[] => [assignRequestId, continueTrace, security, metrics, normalTarget];
+  const accessLog = options.accessLog ? [accessLogStep(options.logger, options.trustProxyHops ?? 0)] : [];
+  const common = (metrics: Step): Step[] => [
+    assignRequestId,
+    continueTrace,
+    security,
+    metrics,
+    ...accessLog,
+    normalTarget,
+  ];
   const open = common(options.metrics.step());
   const credentials = readCredentials(options.jwt, new ApiKeyRing(options.apiKeys ?? []));
   const limited = options.rateLimit

@@ -29,6 +29,7 @@ function recordingLogger() {
   const lines: unknown[] = [];
   const logger: Logger = {
     info: (message, meta) => lines.push(['info', message, meta]),
+    http: (message, meta) => lines.push(['http', message, meta]),
     warn: (message, meta) => lines.push(['warn', message, meta]),
     error: (message, meta) => lines.push(['error', message, meta]),
     debug: (message, meta) => lines.push(['debug', message, meta]),
@@ -134,7 +135,7 @@ describe('setupMysql: schemas and least-privilege users', function () {
       expect(lines).to.deep.include([
         'warn',
         'mysql setup: user has privileges beyond its own schema; revoke them',
-        { user: product.user, host: '%', extraGrants: 1 },
+        { code: 'MYSQL_EXTRA_GRANTS', user: product.user, host: '%', extraGrants: 1 },
       ]);
     } finally {
       await admin.execute(`revoke select on \`${order.database.replace(/_/g, '\\_')}\`.* from ?@?`, [

@@ -14,7 +14,7 @@ import { listen, type TestServer } from './product-service.ts';
 export const TEST_JWT_SECRET = 'role-tests-signing-key-of-enough-length-0123456789';
 
 export interface LogLine {
-  level: 'info' | 'warn' | 'error' | 'debug';
+  level: 'info' | 'http' | 'warn' | 'error' | 'debug';
   message: string;
   meta: Record<string, unknown> | undefined;
 }
@@ -26,7 +26,7 @@ export function recordingLogger(): Logger & { lines: LogLine[] } {
     (level: LogLine['level']) =>
     (message: string, meta?: Record<string, unknown>): void =>
       void lines.push({ level, message, meta });
-  return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
+  return { lines, info: at('info'), http: at('http'), warn: at('warn'), error: at('error'), debug: at('debug') };
 }
 
 export interface TestRole {

@@ -127,6 +127,7 @@ export function recordingLogger(): Logger & { warnings: string[] } {
   return {
     warnings,
     info() {},
+    http() {},
     debug() {},
     error() {},
     warn: (message) => void warnings.push(message),

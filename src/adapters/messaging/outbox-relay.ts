@@ -72,6 +72,8 @@ export class OutboxRelay {
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #lastError: string | null = null;
+  /** Failed batches in a row: each is one warning with its attempt number, not an error per retry. */
+  #failures = 0;
   #previousBatch: Promise<unknown> = Promise.resolve();
 
   constructor(store: OutboxStore, bus: EventBus, logger: Logger, options: RelayOptions = defaultRelayOptions) {
@@ -119,12 +121,19 @@ export class OutboxRelay {
       try {
         const sent = await this.#relayBatch();
         this.#lastError = null;
+        this.#failures = 0;
         if (sent === 0) await this.#idle(this.#options.pollIntervalMs);
         else if (sent < this.#options.batchSize) await sleep(this.#options.lingerMs);
       } catch (error) {
         this.#options.observer?.failed();
         this.#lastError = `outbox relay: ${String(error)}`;
-        this.#logger.error('outbox relay failed; retrying', { error: String(error) });
+        this.#failures += 1;
+        this.#logger.warn('outbox relay failed; retrying', {
+          code: 'RELAY_PUBLISH_FAILED',
+          attempt: this.#failures,
+          retryInMs: this.#options.errorBackoffMs,
+          error: String(error),
+        });
         await this.#idle(this.#options.errorBackoffMs);
       }
     }

@@ -16,8 +16,41 @@ export const backoffMs = (policy: RetryPolicy, attempt: number) =>
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+export interface Handling {
+  event: EventEnvelope;
+  where: { topic: string; group: string };
+  policy: RetryPolicy;
+  logger: Logger;
+  /** One attempt at handling the event. */
+  attempt(): Promise<void>;
+  /** Parks the event after its last failed attempt (or when it cannot be read at all). */
+  park(error: unknown, attempts: number): Promise<void>;
+  /** Waits between attempts (a Kafka consumer heartbeats meanwhile). */
+  backOff(ms: number): Promise<void>;
+}
+
+/**
+ * How both buses handle one event for one consumer group: attempts with backoff until one succeeds (a
+ * debug line says so) or the policy's last one fails (it is parked); a warning with a stable code before
+ * each new attempt. Runs in the event's scope, so every line carries its ids and trace.
+ */
+export async function handleWithRetries(handling: Handling): Promise<void> {
+  const { event, where, policy, logger } = handling;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await handling.attempt();
+      logger.debug('event handled', { type: event.type, attempts: attempt });
+      return;
+    } catch (error) {
+      if (attempt >= policy.maxAttempts) return handling.park(error, attempt);
+      warnRetry(logger, where, event, attempt, error);
+      await handling.backOff(backoffMs(policy, attempt));
+    }
+  }
+}
+
 /** The one warning a bus logs before it hands a failed event to its handler again (the code is stable). */
-export function warnRetry(
+function warnRetry(
   logger: Logger,
   where: { topic: string; group: string },
   event: EventEnvelope,

@@ -5,6 +5,7 @@ import type { ProductCatalog, ReservationResult } from '../../modules/order/appl
 import { DomainError } from '../../shared/domain-error.ts';
 import { type Logger, silentLogger } from '../../shared/logger.port.ts';
 import { type JwtSettings, signToken } from '../auth/jwt.ts';
+import { startSpan } from '../tracing/spans.ts';
 import { childTraceparent, currentTraceparent } from '../tracing/traceparent.ts';
 
 /**
@@ -74,6 +75,7 @@ type Answer = { status: number; text: string };
 export class HttpProductCatalog implements ProductCatalog {
   readonly #pool: Pool;
   readonly #basePath: string;
+  readonly #origin: string;
   readonly #jwt: JwtSettings;
   readonly #logger: Logger;
   readonly #timeoutMs: number;
@@ -83,6 +85,7 @@ export class HttpProductCatalog implements ProductCatalog {
   constructor(options: HttpProductCatalogOptions) {
     const url = new URL(options.baseUrl);
     this.#basePath = url.pathname.replace(/\/+$/, '');
+    this.#origin = url.origin;
     this.#jwt = options.jwt;
     this.#logger = options.logger ?? silentLogger;
     this.#timeoutMs = options.timeoutMs ?? 5000;
@@ -112,11 +115,13 @@ export class HttpProductCatalog implements ProductCatalog {
     }
     const parsed = Outcome.safeParse(json);
     if (!parsed.success) {
-      this.#logger.warn('product service answered a reservation with an unreadable body', {
-        orderId,
-        issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-      });
-      throw new DomainError('unavailable', ProductServiceErrors.badResponse, 'the product service answered unreadably');
+      // Said once, by whoever handles the error (the order use cases log it with the order id).
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      throw new DomainError(
+        'unavailable',
+        ProductServiceErrors.badResponse,
+        `the product service answered a reservation unreadably (${issues.slice(0, 300)})`,
+      );
     }
     return parsed.data;
   }
@@ -145,19 +150,23 @@ export class HttpProductCatalog implements ProductCatalog {
       let failure: string;
       let retryable: boolean;
       try {
-        const answer = await this.#attempt(path, body, correlationId, deadline);
+        const answer = await this.#attempt(what, path, body, correlationId, deadline);
         if (answer.status < 500) return answer;
         failure = `HTTP ${answer.status}`;
         retryable = true;
       } catch (error) {
         if (deadline.aborted) {
-          this.#logger.warn('product service did not answer in time', { call: what, timeoutMs: this.#timeoutMs });
           throw unavailable(`the product service did not answer within ${this.#timeoutMs} ms`);
         }
         failure = describe(error);
         retryable = RETRYABLE_CODES.has(codeOf(error));
       }
-      this.#logger.warn('product service call failed', { call: what, attempt, failure });
+      this.#logger.warn('product service call failed', {
+        code: ProductServiceErrors.unavailable,
+        call: what,
+        attempt,
+        failure,
+      });
       if (!retryable || attempt > 1) throw unavailable('the product service could not be reached');
       try {
         await sleep(RETRY_DELAY_MS, undefined, { signal: deadline });
@@ -167,42 +176,51 @@ export class HttpProductCatalog implements ProductCatalog {
     }
   }
 
-  async #attempt(path: string, body: string | undefined, correlationId: string, signal: AbortSignal): Promise<Answer> {
+  async #attempt(what: string, path: string, body: string | undefined, correlationId: string, signal: AbortSignal) {
+    const span = startSpan(`POST ${what}`, 'client', {
+      'http.request.method': 'POST',
+      'server.address': this.#origin,
+      'hexashop.correlation_id': correlationId,
+    });
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.#serviceToken()}`,
       accept: 'application/json',
-      traceparent: childTraceparent(currentTraceparent()),
+      traceparent: span?.traceparent ?? childTraceparent(currentTraceparent()),
     };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (SAFE_ID.test(correlationId)) headers['x-request-id'] = correlationId;
-    const response = await this.#pool.request({
-      method: 'POST',
-      path: `${this.#basePath}${path}`,
-      headers,
-      body: body ?? null,
-      signal,
-    });
-    if (response.statusCode >= 500) {
-      await response.body.dump();
-      return { status: response.statusCode, text: '' };
+    try {
+      const answer = await this.#send(`${this.#basePath}${path}`, headers, body, signal);
+      span?.setAttributes({ 'http.response.status_code': answer.status });
+      span?.end(answer.status >= 500 ? { code: `HTTP_${answer.status}` } : undefined);
+      return answer;
+    } catch (error) {
+      span?.end(error);
+      throw error;
     }
-    return { status: response.statusCode, text: await response.body.text() };
   }
 
-  /** Anything but the expected status is a 4xx here (5xx were handled): a refusal, reported and logged. */
+  async #send(path: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal) {
+    const response = await this.#pool.request({ method: 'POST', path, headers, body: body ?? null, signal });
+    if (response.statusCode >= 500) {
+      await response.body.dump();
+      return { status: response.statusCode, text: '' } satisfies Answer;
+    }
+    return { status: response.statusCode, text: await response.body.text() } satisfies Answer;
+  }
+
+  /**
+   * Anything but the expected status is a 4xx here (5xx were handled): a refusal, thrown with what the
+   * service said (its problem's code and detail); whoever handles it logs it, once.
+   */
   #expect(answer: Answer, status: number, what: string): void {
     if (answer.status === status) return;
     // A refused token is signed afresh next time (the key or the clock may have changed under us).
     if (answer.status === 401) this.#token = undefined;
-    this.#logger.warn('product service refused a call', {
-      call: what,
-      status: answer.status,
-      problem: answer.text.slice(0, 500),
-    });
     throw new DomainError(
       'unavailable',
       ProductServiceErrors.refused,
-      `the product service refused the ${what} request (HTTP ${answer.status})`,
+      `the product service refused the ${what} request (HTTP ${answer.status}: ${answer.text.slice(0, 300)})`,
     );
   }
 

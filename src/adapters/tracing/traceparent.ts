@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { isUuid } from '../../shared/id.ts';
-import { traceEventsWith } from '../../shared/messaging/make-event.ts';
 import { requestScope } from '../logging/request-scope.ts';
 
 /**
@@ -68,9 +67,3 @@ export const eventTraceparent = (traceparent: string | undefined, correlationId:
   traceparent !== undefined && parseTraceparent(traceparent) !== null
     ? traceparent.trim()
     : traceparentForCorrelation(correlationId);
-
-// An event made while a trace is in scope (an HTTP request, a consumer handling an event) is a span of it.
-traceEventsWith(() => {
-  const current = currentTraceparent();
-  return current === undefined ? undefined : childTraceparent(current);
-});

@@ -94,6 +94,7 @@ export const edgeModule = new ContainerModule(({ bind }) => {
           rateLimit: limits?.guard,
           apiKeys: config.apiKeys,
           trustProxyHops: config.trustProxyHops,
+          accessLog: config.logLevel === 'http' || config.logLevel === 'debug',
         }),
       [
         BootTokens.Config,

@@ -68,12 +68,13 @@ export function upstreamRequestHeaders(req: IncomingMessage): HeaderMap {
     headers['content-length'] = length;
   }
   headers['x-request-id'] = req.id;
-  if (!parseTraceparent(single(req.headers.traceparent))) {
-    // An invalid traceparent invalidates its tracestate too (W3C Trace Context §3.3). The trace is the one
-    // this request is logged under (the edge's trace step started it), else a new one.
-    delete headers.tracestate;
-    headers.traceparent = currentTraceparent() ?? childTraceparent();
-  }
+  // An invalid traceparent invalidates its tracestate too (W3C Trace Context §3.3). The trace is the one this
+  // request is logged under: the caller's, or the one the edge's trace step started (its span, when spans are
+  // recorded; the proxy then names each attempt's span instead); outside the edge, the caller's or a new one.
+  const given = single(req.headers.traceparent);
+  const valid = parseTraceparent(given) !== null;
+  if (!valid) delete headers.tracestate;
+  headers.traceparent = currentTraceparent() ?? (valid ? given!.trim() : childTraceparent());
   const remote = req.socket.remoteAddress;
   if (remote) headers['x-forwarded-for'] = append(req.headers['x-forwarded-for'], remote);
   headers['x-forwarded-proto'] = append(req.headers['x-forwarded-proto'], 'encrypted' in req.socket ? 'https' : 'http');

@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { sendProblem } from '../http/problem.ts';
 import type { Logger } from '../../shared/logger.port.ts';
 import { hasBody } from '../http/json-body.ts';
+import { startSpan } from '../../adapters/tracing/spans.ts';
 import { setClientResponseHeaders, upstreamRequestHeaders } from './forwarding-headers.ts';
 import { BodyTooLarge, bufferedBody, NO_BODY, streamedBody, type UpstreamBody } from './request-body.ts';
 import {
@@ -64,10 +65,11 @@ export async function forward(
   res.once('close', onClose);
   const target = originForm(req.url!);
   const attempt: Attempt = { res, pool, instance: first, status: 0, retryOn5xx: false, retry: undefined };
+  const headers = upstreamRequestHeaders(req);
   const request: UpstreamRequest<Attempt> = {
     method: req.method as Dispatcher.HttpMethod,
     path: target,
-    headers: upstreamRequestHeaders(req),
+    headers,
     body: null,
     signal: abort.signal,
     opaque: attempt,
@@ -81,11 +83,18 @@ export async function forward(
       // Retryable bodies (none, or held in memory) can always be sent again.
       attempt.retryOn5xx = tries === 1 && idempotent;
       attempt.retry = undefined;
+      const span = startSpan(req.method!, 'client', {
+        'http.request.method': req.method,
+        'server.address': instance.url,
+      });
+      if (span !== undefined) headers.traceparent = span.traceparent;
       try {
         await instance.send(request, respond);
         instance.answered(attempt.status);
+        span?.end(attempt.status >= 500 ? { code: `HTTP_${attempt.status}` } : undefined);
         return;
       } catch (error) {
+        span?.end(error);
         // A streamed body can be sent again only if that attempt read none of it.
         const canRetry = tries === 1 && body.replayable;
         const next = settle(attempt, error, { canRetry, idempotent }, abort.signal, options.logger);
@@ -124,7 +133,13 @@ function settle(
       instance.retried();
       return attempt.retry;
     }
-    if (classify(error) !== 'client') logger.warn('upstream answer broke off', context(instance, error));
+    if (classify(error) !== 'client') {
+      logger.warn('upstream answer broke off', {
+        ...context(instance, error),
+        errno: codeOf(error),
+        code: 'UPSTREAM_ANSWER_BROKE_OFF',
+      });
+    }
     return void res.destroy();
   }
   const clientGone = signal.aborted || !res.socket || res.socket.destroyed;
@@ -133,7 +148,13 @@ function settle(
     retry.canRetry && kind !== 'client' && (retry.idempotent || kind === 'unreachable' || kind === 'rejected');
   const next = retryable ? pool.pick(instance) : undefined;
   if (kind !== 'client' && kind !== 'rejected') {
-    logger.warn('upstream call failed', { ...context(instance, error), kind, retriedOn: next?.url ?? null });
+    logger.warn('upstream call failed', {
+      ...context(instance, error),
+      errno: codeOf(error),
+      code: 'UPSTREAM_CALL_FAILED',
+      kind,
+      retriedOn: next?.url ?? null,
+    });
   }
   if (next) instance.retried();
   else failureResponse(pool, kind, clientGone, res);

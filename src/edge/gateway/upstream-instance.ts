@@ -269,6 +269,7 @@ export class UpstreamInstance {
     this.#lastFailure = reason;
     if (this.#ejection.failed(connection)) {
       this.#options.logger.warn('upstream instance ejected', {
+        code: 'UPSTREAM_EJECTED',
         service: this.service,
         upstream: this.url,
         reason,
@@ -279,7 +280,8 @@ export class UpstreamInstance {
 
   #healthChanged(healthy: boolean): void {
     const meta = { service: this.service, upstream: this.url, problem: this.#health?.lastProblem ?? null };
-    if (!healthy) return this.#options.logger.warn('upstream instance unhealthy', meta);
+    if (!healthy)
+      return this.#options.logger.warn('upstream instance unhealthy', { ...meta, code: 'UPSTREAM_UNHEALTHY' });
     // It has come back and proved it: a passive ejection from before has no reason to last.
     this.#ejection.clear();
     this.#options.logger.info('upstream instance healthy again', meta);
@@ -309,7 +311,11 @@ export class UpstreamInstance {
     const meta = { service: this.service, upstream: this.url };
     breaker.on('open', () => {
       this.#openedAt = this.#now();
-      logger.warn('upstream circuit breaker open', { ...meta, retryInMs: options.resetTimeoutMs });
+      logger.warn('upstream circuit breaker open', {
+        ...meta,
+        code: 'UPSTREAM_CIRCUIT_OPEN',
+        retryInMs: options.resetTimeoutMs,
+      });
     });
     breaker.on('halfOpen', () => logger.info('upstream circuit breaker half-open', meta));
     breaker.on('close', () => logger.info('upstream circuit breaker closed', meta));

@@ -26,6 +26,10 @@ type Routed = IncomingMessage & { route?: { path?: unknown } };
 const labels = new WeakMap<object, Map<string, string>>();
 
 /** The request's route template: the proxied route's, or its mount and Express's matched route, or `unmatched`. */
+export function routeTemplate(req: IncomingMessage): string {
+  return labelOf(req);
+}
+
 function labelOf(req: Routed): string {
   if (req.routeLabel !== undefined) return req.routeLabel;
   const route = req.route;

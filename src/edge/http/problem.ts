@@ -100,7 +100,7 @@ export function sendError(res: ServerResponse, error: unknown, logger: Logger): 
     return sendProblem(res, status, error.code, error.message);
   }
   if (isConnectionFailure(error)) {
-    logger.warn('dependency unavailable', { error: describe(error) });
+    logger.warn('dependency unavailable', { code: 'DEPENDENCY_UNAVAILABLE', error: describe(error) });
     res.setHeader('Retry-After', '5');
     return sendProblem(res, 503, 'DEPENDENCY_UNAVAILABLE', 'a service this request needs is unavailable; retry later');
   }
@@ -115,7 +115,12 @@ export function sendError(res: ServerResponse, error: unknown, logger: Logger): 
   if (error instanceof URIError)
     return sendProblem(res, 400, 'MALFORMED_PATH', 'the path is not valid percent-encoding');
   const req = res.req as IncomingMessage | undefined;
-  logger.error('unhandled error', { method: req?.method, path: req?.url?.split('?')[0], error: describe(error) });
+  logger.error('unhandled error', {
+    code: 'UNHANDLED_ERROR',
+    method: req?.method,
+    path: req?.url?.split('?')[0],
+    error: describe(error),
+  });
   return sendProblem(res, 500, 'INTERNAL', 'the server could not complete the request');
 }
 

@@ -103,8 +103,10 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
       // The forged-header checks are what `trust proxy` is for; the library's own would only log noise.
       validate: { xForwardedForHeader: false, forwardedHeader: false },
       logger: {
-        warn: (error, message) => options.logger.warn(message ?? 'rate limiter', { error: String(error) }),
-        error: (error, message) => options.logger.error(message ?? 'rate limiter', { error: String(error) }),
+        warn: (error, message) =>
+          options.logger.warn(message ?? 'rate limiter', { code: 'RATE_LIMITER_WARNING', error: String(error) }),
+        error: (error, message) =>
+          options.logger.error(message ?? 'rate limiter', { code: 'RATE_LIMITER_ERROR', error: String(error) }),
       },
     });
   const stores = [storeFor('read'), storeFor('write')] as const;

@@ -291,6 +291,7 @@ export class RedisSyncedStore implements Store {
   #degrade(error: unknown): void {
     if (this.#retryAt === null) {
       this.#logger.warn('rate limits: shared store unavailable, limiting per instance until it is back', {
+        code: 'RATE_LIMIT_STORE_UNAVAILABLE',
         store: this.prefix,
         error: error instanceof Error ? error.message : String(error),
       });

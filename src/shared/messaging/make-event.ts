@@ -9,13 +9,13 @@ export interface EventDraft<P> {
 }
 
 /** The traceparent an event made now should carry, if a trace is in scope; none until an adapter says how. */
-let traceOfNewEvent: () => string | undefined = () => undefined;
+let traceOfNewEvent: (event: EventEnvelope) => string | undefined = () => undefined;
 
 /**
  * Tells `makeEvent` where the trace of the work in hand is. The kernel cannot see the request scope (an
  * adapter's async-local store), so the tracing adapter hands it a function once, when it is loaded.
  */
-export function traceEventsWith(source: () => string | undefined): void {
+export function traceEventsWith(source: (event: EventEnvelope) => string | undefined): void {
   traceOfNewEvent = source;
 }
 
@@ -36,7 +36,7 @@ export function makeEvent<P>(
     correlationId,
     payload: draft.payload,
   };
-  const traceparent = traceOfNewEvent();
+  const traceparent = traceOfNewEvent(event);
   if (traceparent !== undefined) event.traceparent = traceparent;
   return event;
 }

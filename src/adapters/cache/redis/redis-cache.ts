@@ -58,7 +58,11 @@ export class RedisCache implements Cache {
     try {
       await this.#redis.del(this.#prefix + key);
     } catch (error) {
-      this.#logger.warn('cache entry could not be invalidated; it expires with its TTL', { key, error: String(error) });
+      this.#logger.warn('cache entry could not be invalidated; it expires with its TTL', {
+        code: 'CACHE_INVALIDATION_FAILED',
+        key,
+        error: String(error),
+      });
     }
   }
 }

@@ -19,7 +19,7 @@ export async function connectRedis(url: string, logger: Logger, waitMs = 2_000):
   });
   let down = false;
   redis.on('error', (error: Error) => {
-    if (!down) logger.warn('redis unavailable', { error: error.message });
+    if (!down) logger.warn('redis unavailable', { code: 'REDIS_UNAVAILABLE', error: error.message });
     down = true;
   });
   redis.on('ready', () => {

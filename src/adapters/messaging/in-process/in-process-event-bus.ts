@@ -10,7 +10,7 @@ import type { EventEnvelope } from '../../../shared/messaging/event-envelope.ts'
 import { PARTITIONS } from '../../../shared/messaging/event-envelope.ts';
 import { inEventScope } from '../../tracing/event-scope.ts';
 import { partitionOf } from '../partition.ts';
-import { backoffMs, defaultRetryPolicy, type RetryPolicy, sleep, warnRetry } from '../retry-policy.ts';
+import { defaultRetryPolicy, handleWithRetries, type RetryPolicy, sleep } from '../retry-policy.ts';
 import { type DeadLetter, type DeadLetterStore, MemoryDeadLetterStore } from './dead-letter-store.ts';
 
 export interface InProcessEventBusOptions {
@@ -130,18 +130,17 @@ export class InProcessEventBus implements EventBus {
   /** Each attempt, and parking, in the event's scope; the handler gets the envelope as Kafka would hand it over. */
   #deliver(sub: Subscription, event: EventEnvelope): Promise<void> {
     const { topic, group } = sub;
-    return inEventScope(event, { topic, group, traceparent: event.traceparent }, async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await sub.handler(asDelivered(event));
-          return;
-        } catch (error) {
-          if (attempt >= this.#policy.maxAttempts) return this.#park(sub, event, error, attempt);
-          warnRetry(this.#logger, { topic, group }, event, attempt, error);
-          await sleep(backoffMs(this.#policy, attempt));
-        }
-      }
-    });
+    return inEventScope(event, { system: 'in-process', topic, group, traceparent: event.traceparent }, () =>
+      handleWithRetries({
+        event,
+        where: { topic, group },
+        policy: this.#policy,
+        logger: this.#logger,
+        attempt: () => sub.handler(asDelivered(event)),
+        park: (error, attempts) => this.#park(sub, event, error, attempts),
+        backOff: sleep,
+      }),
+    );
   }
 
   async #park(sub: Subscription, event: EventEnvelope, error: unknown, attempts: number): Promise<void> {
@@ -157,10 +156,14 @@ export class InProcessEventBus implements EventBus {
     try {
       await this.#deadLetters.append(letter);
     } catch (failure) {
-      this.#logger.error('could not park event; it will be delivered again', { ...where, failure: String(failure) });
+      this.#logger.error('could not park event; it will be delivered again', {
+        ...where,
+        code: 'EVENT_PARK_FAILED',
+        failure: String(failure),
+      });
       throw failure;
     }
     this.#onDeadLetter?.(sub.topic, sub.group);
-    this.#logger.error('event parked on dead-letter topic', where);
+    this.#logger.error('event parked on dead-letter topic', { ...where, code: 'EVENT_PARKED' });
   }
 }

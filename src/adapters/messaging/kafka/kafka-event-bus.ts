@@ -10,7 +10,7 @@ import {
 } from '../../../shared/messaging/event-bus.port.ts';
 import type { EventEnvelope } from '../../../shared/messaging/event-envelope.ts';
 import { inEventScope } from '../../tracing/event-scope.ts';
-import { backoffMs, defaultRetryPolicy, type RetryPolicy, sleep, warnRetry } from '../retry-policy.ts';
+import { defaultRetryPolicy, handleWithRetries, type RetryPolicy, sleep } from '../retry-policy.ts';
 import { createKafkaClient, type KafkaConnectionOptions } from './kafka-client.ts';
 import { KafkaHealth, watchConsumer } from './kafka-health.ts';
 import { KafkaPublisher } from './kafka-publisher.ts';
@@ -213,18 +213,17 @@ export class KafkaEventBus implements EventBus {
       return this.#park({ ...parked, error, attempts: 0 });
     }
     const traceparent = headerText(message.headers, HEADERS.traceparent);
-    return inEventScope(event, { topic, group, traceparent }, async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await handler(structuredClone(event));
-          return;
-        } catch (error) {
-          if (attempt >= this.#policy.maxAttempts) return this.#park({ ...parked, error, attempts: attempt });
-          warnRetry(this.#logger, { topic, group }, event, attempt, error);
-          await this.#backOff(backoffMs(this.#policy, attempt), heartbeat);
-        }
-      }
-    });
+    return inEventScope(event, { system: 'kafka', topic, group, traceparent }, () =>
+      handleWithRetries({
+        event,
+        where: { topic, group },
+        policy: this.#policy,
+        logger: this.#logger,
+        attempt: () => handler(structuredClone(event)),
+        park: (error, attempts) => this.#park({ ...parked, error, attempts }),
+        backOff: (ms) => this.#backOff(ms, heartbeat),
+      }),
+    );
   }
 
   /** Sleeps between attempts, heartbeating meanwhile; a rebalance surfaces here and hands the event back to kafkajs. */
@@ -241,6 +240,7 @@ export class KafkaEventBus implements EventBus {
     await this.#publisher.send(target, [toDeadLetterMessage(parked)]);
     this.#onDeadLetter?.(parked.topic, parked.group);
     this.#logger.error('event parked on dead-letter topic', {
+      code: 'EVENT_PARKED',
       topic: parked.topic,
       deadLetterTopic: target,
       group: parked.group,
@@ -261,7 +261,10 @@ export class KafkaEventBus implements EventBus {
     const stopped = await Promise.allSettled(this.#consumers.map((c) => c.disconnect()));
     for (const result of stopped) {
       if (result.status === 'rejected') {
-        this.#logger.error('kafka consumer did not stop cleanly', { error: String(result.reason) });
+        this.#logger.error('kafka consumer did not stop cleanly', {
+          code: 'KAFKA_CONSUMER_STOP_FAILED',
+          error: String(result.reason),
+        });
       }
     }
     // Only now the producer: parking an event during the drain above still needed it.

@@ -1,5 +1,5 @@
 import type { Consumer, Producer } from 'kafkajs';
-import type { Logger } from '../../../shared/logger.port.ts';
+import type { CodedMeta, Logger } from '../../../shared/logger.port.ts';
 
 /** What is wrong right now, by component (the producer, each consumer), for `/health/ready`. */
 export class KafkaHealth {
@@ -10,9 +10,16 @@ export class KafkaHealth {
     this.#logger = logger;
   }
 
-  report(component: string, problem: string, meta: Record<string, unknown> = {}): void {
+  /** A problem, logged once per outage: while the component stays broken, a new report only updates the text. */
+  report(component: string, problem: string, meta: CodedMeta): void {
+    const known = this.#problems.has(component);
     this.#problems.set(component, problem);
-    this.#logger.error(problem, { component, ...meta });
+    if (!known) this.#logger.error(problem, { component, ...meta });
+  }
+
+  /** A problem whose failure the caller sees (it was thrown to it) and logs: readiness only, no line here. */
+  failing(component: string, problem: string): void {
+    this.#problems.set(component, problem);
   }
 
   recovered(component: string): void {
@@ -34,10 +41,14 @@ export function watchConsumer(consumer: Consumer, name: string, health: KafkaHea
   const { CRASH, DISCONNECT, GROUP_JOIN, FETCH_START } = consumer.events;
   consumer.on(CRASH, ({ payload: { error, restart } }) => {
     const next = restart ? 'restarting' : 'not restarting';
-    health.report(name, `${name} crashed (${next}): ${error.message}`, { error: String(error), restart });
+    health.report(name, `${name} crashed (${next}): ${error.message}`, {
+      code: 'KAFKA_CONSUMER_CRASHED',
+      error: String(error),
+      restart,
+    });
   });
   consumer.on(DISCONNECT, () => {
-    if (!stopping()) health.report(name, `${name} disconnected`);
+    if (!stopping()) health.report(name, `${name} disconnected`, { code: 'KAFKA_CONSUMER_DISCONNECTED' });
   });
   consumer.on(GROUP_JOIN, () => health.recovered(name));
   consumer.on(FETCH_START, () => health.recovered(name));
@@ -46,6 +57,6 @@ export function watchConsumer(consumer: Consumer, name: string, health: KafkaHea
 /** kafkajs only disconnects a producer when asked: any other disconnect is a problem. */
 export function watchProducer(producer: Producer, name: string, health: KafkaHealth, expected: () => boolean): void {
   producer.on(producer.events.DISCONNECT, () => {
-    if (!expected()) health.report(name, `${name} disconnected`);
+    if (!expected()) health.report(name, `${name} disconnected`, { code: 'KAFKA_PRODUCER_DISCONNECTED' });
   });
 }

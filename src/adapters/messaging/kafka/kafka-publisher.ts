@@ -48,7 +48,8 @@ export class KafkaPublisher {
       await producer.client.send({ topic, messages, acks: -1 });
       this.#health.recovered(NAME);
     } catch (error) {
-      this.#health.report(NAME, `${NAME} failed to send to ${topic}: ${(error as Error).message}`);
+      // The caller gets the error and logs it once (the outbox relay, with its attempt number).
+      this.#health.failing(NAME, `${NAME} failed to send to ${topic}: ${(error as Error).message}`);
       this.#replace(producer);
       throw error;
     }
@@ -85,7 +86,12 @@ export class KafkaPublisher {
     this.#released.add(producer.client);
     const released = producer.client
       .disconnect()
-      .catch((error: unknown) => this.#logger.warn(`${NAME} did not disconnect cleanly`, { error: String(error) }))
+      .catch((error: unknown) =>
+        this.#logger.warn(`${NAME} did not disconnect cleanly`, {
+          code: 'KAFKA_PRODUCER_DISCONNECT_FAILED',
+          error: String(error),
+        }),
+      )
       .finally(() => this.#releasing.delete(released));
     this.#releasing.add(released);
   }

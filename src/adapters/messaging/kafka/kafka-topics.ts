@@ -84,7 +84,7 @@ export async function ensureTopics(
  */
 function demoted(logger: Logger): Logger {
   const debug = (message: string, meta?: Record<string, unknown>) => logger.debug(message, meta);
-  return { info: (message, meta) => logger.info(message, meta), warn: debug, error: debug, debug };
+  return { info: (message, meta) => logger.info(message, meta), http: debug, warn: debug, error: debug, debug };
 }
 
 /**

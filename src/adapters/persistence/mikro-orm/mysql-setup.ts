@@ -68,7 +68,8 @@ export async function setupMysql(options: MysqlSetupOptions): Promise<MysqlSetup
   try {
     const escapeGrantWildcards = await grantNamesUseWildcards(admin);
     for (const a of accounts) {
-      if (a.password === '') options.logger.warn('mysql setup: user has an empty password', { user: a.user });
+      if (a.password === '')
+        options.logger.warn('mysql setup: user has an empty password', { code: 'MYSQL_EMPTY_PASSWORD', user: a.user });
       await admin.execute(`create database if not exists \`${a.schema}\` character set utf8mb4 collate utf8mb4_bin`);
       options.logger.info('mysql setup: schema ready', { module: a.module, schema: a.schema });
       // In GRANT, '_' and '%' in a database name are wildcards: product_db would also match productXdb.
@@ -80,6 +81,7 @@ export async function setupMysql(options: MysqlSetupOptions): Promise<MysqlSetup
         const extra = await extraGrants(admin, a, host);
         if (extra > 0) {
           options.logger.warn('mysql setup: user has privileges beyond its own schema; revoke them', {
+            code: 'MYSQL_EXTRA_GRANTS',
             user: a.user,
             host,
             extraGrants: extra,

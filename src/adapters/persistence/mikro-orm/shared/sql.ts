@@ -7,6 +7,7 @@
  */
 import type { MikroORM } from '@mikro-orm/core';
 import { BaseMySqlPlatform } from '@mikro-orm/sql';
+import { inChildSpan } from '../../../tracing/spans.ts';
 
 /** A value bound to a `?` placeholder; dates and booleans are stored as each dialect stores them. */
 export type SqlValue = string | number | boolean | null | Date;
@@ -43,6 +44,29 @@ export function sqlDatabaseOf(orm: MikroORM): SqlDatabase {
   }
   return db;
 }
+
+/**
+ * A statement, as a client span of the trace in scope when spans are recorded (named like `SELECT order_db`;
+ * the text has placeholders, never values).
+ */
+function traced<T>(system: 'mysql' | 'sqlite', namespace: string, sql: string, run: () => Promise<T>): Promise<T> {
+  return inChildSpan('client', () => describeStatement(system, namespace, sql), run);
+}
+
+function describeStatement(system: string, namespace: string, sql: string) {
+  const operation = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? 'SQL';
+  return {
+    name: `${operation} ${namespace}`,
+    attributes: {
+      'db.system.name': system,
+      'db.namespace': namespace,
+      'db.operation.name': operation,
+      'db.query.text': sql,
+    },
+  };
+}
+
+const namespaceOf = (orm: MikroORM): string => String(orm.config.get('dbName') ?? 'main');
 
 /** A stored time back as a Date: epoch milliseconds on SQLite, a UTC 'YYYY-MM-DD hh:mm:ss.fff' string on MySQL. */
 export function dateFrom(value: unknown): Date {
@@ -88,12 +112,14 @@ class SqliteDatabase implements SqlDatabase {
   readonly #orm: MikroORM;
   readonly #convert: Convert;
   readonly #statements = new Map<string, LibsqlStatement>();
+  readonly #namespace: string;
   #native: LibsqlDatabase | undefined;
   #turn: Promise<unknown> = Promise.resolve();
 
   constructor(orm: MikroORM) {
     this.#orm = orm;
     this.#convert = converterOf(orm);
+    this.#namespace = namespaceOf(orm);
   }
 
   all(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
@@ -129,10 +155,14 @@ class SqliteDatabase implements SqlDatabase {
 
   async #withConnection<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
     const native = this.#native ?? (await this.#open());
+    const ns = this.#namespace;
     const tx: Sql = {
-      all: async (sql, params = []) => this.#call(() => this.#prepared(native, sql).all(bind(params))),
-      get: async (sql, params = []) => this.#call(() => this.#prepared(native, sql).get(bind(params))),
-      run: async (sql, params = []) => this.#call(() => this.#prepared(native, sql).run(bind(params)).changes),
+      all: (sql, params = []) =>
+        traced('sqlite', ns, sql, async () => this.#call(() => this.#prepared(native, sql).all(bind(params)))),
+      get: (sql, params = []) =>
+        traced('sqlite', ns, sql, async () => this.#call(() => this.#prepared(native, sql).get(bind(params)))),
+      run: (sql, params = []) =>
+        traced('sqlite', ns, sql, async () => this.#call(() => this.#prepared(native, sql).run(bind(params)).changes)),
     };
     const next = this.#turn.then(
       () => work(tx),
@@ -194,11 +224,13 @@ class MysqlDatabase implements SqlDatabase {
   readonly dialect = 'mysql' as const;
   readonly #orm: MikroORM;
   readonly #convert: Convert;
+  readonly #namespace: string;
   #pool: MysqlPool | undefined;
 
   constructor(orm: MikroORM) {
     this.#orm = orm;
     this.#convert = converterOf(orm);
+    this.#namespace = namespaceOf(orm);
   }
 
   async all(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
@@ -263,10 +295,12 @@ class MysqlDatabase implements SqlDatabase {
   }
 
   #execute(on: Pick<MysqlPool, 'execute'>, sql: string, params: readonly SqlValue[]) {
-    return promised<SqlRow[] | MysqlResult>((done) => on.execute(sql, params.map(mysqlValue), done)).catch(
-      (error: Error) => {
-        throw this.#convert(error);
-      },
+    return traced('mysql', this.#namespace, sql, () =>
+      promised<SqlRow[] | MysqlResult>((done) => on.execute(sql, params.map(mysqlValue), done)).catch(
+        (error: Error) => {
+          throw this.#convert(error);
+        },
+      ),
     );
   }
 

@@ -1,3 +1,4 @@
+import { errorCode } from '../../../../shared/error-code.ts';
 import { OrderErrors } from '../../domain/order.errors.ts';
 import type { OrderProps } from '../../domain/order.ts';
 import type { PlacementMode } from '../ports/order-persistence.port.ts';
@@ -41,6 +42,7 @@ async function releaseNow(deps: OrderPorts, cmd: CancelOrderCommand): Promise<vo
   } catch (error) {
     // The cancellation is committed and OrderCancelled will release the stock; the caller need not fail.
     deps.logger.warn('direct stock release failed; the OrderCancelled event will release it', {
+      code: errorCode(error, 'STOCK_RELEASE_DEFERRED'),
       orderId: cmd.orderId,
       error: String(error),
     });

@@ -1,4 +1,5 @@
 import { DomainError } from '../../../../shared/domain-error.ts';
+import { errorCode } from '../../../../shared/error-code.ts';
 import { newId } from '../../../../shared/id.ts';
 import { OrderErrors } from '../../domain/order.errors.ts';
 import { Order, type OrderItem, type OrderProps } from '../../domain/order.ts';
@@ -96,7 +97,9 @@ async function settleDirectly(deps: OrderPorts, order: OrderProps, cmd: PlaceOrd
     const settled = await settlePending(deps, command, Order.restore(order));
     if (settled && settled.status !== 'PENDING') return { order: settled, answer: 'sync' };
   } catch (error) {
+    // The one line for this failure: the catalog adapter throws it with its code and logs only its retries.
     deps.logger.warn('order recorded but not settled directly; events will settle it', {
+      code: errorCode(error, 'ORDER_SETTLEMENT_DEFERRED'),
       orderId: order.id,
       error: error instanceof Error ? error.message : String(error),
     });
@@ -111,7 +114,11 @@ async function releaseGuard(deps: OrderPorts, orderId: string): Promise<void> {
     await deps.persistence.transaction((tx) => tx.outbox.releaseScheduled(orderId));
   } catch (error) {
     // The guard goes out when it is due anyway.
-    deps.logger.warn('could not release the crash guard early', { orderId, error: String(error) });
+    deps.logger.warn('could not release the crash guard early', {
+      code: 'CRASH_GUARD_RELEASE_FAILED',
+      orderId,
+      error: String(error),
+    });
   }
 }
 

@@ -25,7 +25,10 @@ export async function settleOrder(
   // A plain read first: the event that follows a direct settlement then costs no transaction.
   const current = await deps.persistence.orders.findById(cmd.orderId);
   if (!current) {
-    deps.logger.warn('reservation outcome for an unknown order ignored', { orderId: cmd.orderId });
+    deps.logger.warn('reservation outcome for an unknown order ignored', {
+      code: 'RESERVATION_OUTCOME_UNKNOWN_ORDER',
+      orderId: cmd.orderId,
+    });
     return null;
   }
   if (current.status !== 'PENDING') return current.toProps();
