@@ -2,7 +2,7 @@
 # Local backing services for Hexashop: MariaDB (127.0.0.1:3306), Redis (127.0.0.1:6379)
 # and Kafka (127.0.0.1:9092, via scripts/kafka.sh).
 #
-# Usage: scripts/services.sh up|down|status
+# Usage: scripts/services.sh up [--encrypted]|down|status|up-encrypted|down-encrypted
 #
 #   up     starts whatever does not already answer on its port; leaves running ones alone. Then creates
 #          what the split roles need with their default settings: the schemas and users (`hexashop db
@@ -11,6 +11,8 @@
 #          gateway) works with no further flags afterwards.
 #   down   stops only what this script started (pid files / markers in .cache/services/).
 #   status shows each service and whether this script manages it.
+#   up --encrypted / up-encrypted / down-encrypted: also (or only) a second MariaDB on 127.0.0.1:3307 with
+#          encryption at rest and TLS required (see "MariaDB, encrypted" below and docs/security.md).
 #
 # Everything binds to loopback only. Services found already running (e.g. a system MariaDB)
 # are used as they are and never stopped by `down`.
@@ -207,6 +209,130 @@ provision_up() {
   ((topics_rc == 0)) || die "could not create or verify the Kafka topics"
 }
 
+# ---------------------------------------------------------------- MariaDB, encrypted (opt-in)
+# A SECOND MariaDB on 127.0.0.1:3307 with data-at-rest encryption and TLS, for trying and testing both
+# (`up --encrypted`, or `up-encrypted` alone). The shared server on 3306 is never touched. Everything it
+# owns lives in .cache/services/mariadb-encrypted/ (git-ignored): data/, keys/ (the file_key_management
+# key file, 0600), tls/ (a self-signed CA and a server certificate for 127.0.0.1/localhost) and its log.
+# The keys sit on the same disk as the data: this shows the mechanics, it protects nothing in itself
+# (docs/security.md says what production uses instead).
+#   innodb_encrypt_tables=FORCE  no table can be created unencrypted; innodb_encrypt_log: redo log;
+#   encrypt_binlog (log_bin on); encrypt_tmp_files; aria_encrypt_tables; innodb_encrypt_temporary_tables;
+#   require_secure_transport: TCP clients must use TLS (the unix socket in the state dir stays usable).
+# Root has an empty password from 127.0.0.1 like the shared dev server; it is reachable over TLS only.
+ENC_PORT="${HEXASHOP_ENCRYPTED_MARIADB_PORT:-3307}"
+ENC_DIR="$STATE/mariadb-encrypted"
+ENC_PIDFILE="$ENC_DIR/start.pid"   # start-stop-daemon's (root-owned); mariadbd writes mariadbd.pid itself
+ENC_SOCKET="$ENC_DIR/mariadbd.sock"
+
+# True once the server answers, and also once it has died (so a failed start is reported at once).
+enc_alive_or_dead() { enc_alive || ! live_pid "$ENC_PIDFILE" mariadbd >/dev/null; }
+
+enc_alive() {
+  # Over the socket: TCP needs TLS here. A server that answers at all is alive.
+  local bin out
+  bin="$(command -v mariadb-admin || command -v mysqladmin)" || return 127
+  [[ -S "$ENC_SOCKET" ]] || return 1
+  out="$("$bin" --no-defaults -S "$ENC_SOCKET" -u root --connect-timeout=2 ping 2>&1)" && return 0
+  [[ "$out" =~ (1045|Access\ denied) ]]
+}
+
+# The CA and server certificate (10 years; SANs 127.0.0.1, ::1 and localhost so clients can verify the host).
+enc_tls() {
+  local tls="$ENC_DIR/tls"
+  [[ -s "$tls/ca.pem" && -s "$tls/server-cert.pem" && -s "$tls/server-key.pem" ]] && return 0
+  command -v openssl >/dev/null || die "openssl not found (apt-get install openssl)"
+  mkdir -p "$tls"
+  (
+    umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Hexashop dev MariaDB CA" \
+      -keyout "$tls/ca-key.pem" -out "$tls/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+      -keyout "$tls/server-key.pem" -out "$tls/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+      >"$tls/server.ext"
+    openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" -CAcreateserial \
+      -days 3650 -extfile "$tls/server.ext" -out "$tls/server-cert.pem" 2>/dev/null
+  ) || die "could not create the TLS certificates in $tls"
+  chmod 0644 "$tls/ca.pem" "$tls/server-cert.pem"
+  rm -f "$tls/server.csr" "$tls/server.ext"
+}
+
+# file_key_management's key file: "id;hex" lines, AES-256 keys. Key 1 encrypts everything by default.
+enc_keys() {
+  local keys="$ENC_DIR/keys"
+  [[ -s "$keys/keyfile" ]] && return 0
+  command -v openssl >/dev/null || die "openssl not found (apt-get install openssl)"
+  mkdir -p "$keys" && chmod 0700 "$keys"
+  (umask 077 && printf '1;%s\n2;%s\n' "$(openssl rand -hex 32)" "$(openssl rand -hex 32)" >"$keys/keyfile")
+  chmod 0600 "$keys/keyfile"
+}
+
+enc_server_args() {
+  local user_args=()
+  ((EUID == 0)) && user_args=(--user=mysql)
+  printf '%s\n' --no-defaults "${user_args[@]}" --datadir="$ENC_DIR/data" --socket="$ENC_SOCKET" \
+    --pid-file="$ENC_DIR/mariadbd.pid" --log-error="$ENC_DIR/mariadbd.err" --bind-address="$HOST" --port="$ENC_PORT" \
+    --plugin-load-add=file_key_management --file-key-management-filename="$ENC_DIR/keys/keyfile" \
+    --file-key-management-encryption-algorithm=aes_ctr \
+    --innodb-encrypt-tables=FORCE --innodb-encrypt-log=ON --innodb-encryption-threads=4 \
+    --innodb-encrypt-temporary-tables=ON --encrypt-tmp-files=ON --encrypt-tmp-disk-tables=ON \
+    --aria-encrypt-tables=ON --log-bin=binlog --server-id=1 --encrypt-binlog=ON \
+    --ssl-ca="$ENC_DIR/tls/ca.pem" --ssl-cert="$ENC_DIR/tls/server-cert.pem" \
+    --ssl-key="$ENC_DIR/tls/server-key.pem" --require-secure-transport=ON --tls-version=TLSv1.2,TLSv1.3 \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_bin
+}
+
+mariadb_encrypted_up() {
+  if enc_alive >/dev/null 2>&1; then
+    echo "mariadb-encrypted: already running on $HOST:$ENC_PORT (state in $ENC_DIR)"
+    return 0
+  fi
+  [[ -x /usr/sbin/mariadbd ]] || die "/usr/sbin/mariadbd not found (apt-get install mariadb-server)"
+  [[ -f /usr/lib/mysql/plugin/file_key_management.so ]] ||
+    die "the file_key_management plugin is missing (it ships with mariadb-server)"
+  port_open "$ENC_PORT" && die "$HOST:$ENC_PORT is taken by something else; set HEXASHOP_ENCRYPTED_MARIADB_PORT"
+  local started=$SECONDS args=()
+  mkdir -p "$ENC_DIR"
+  enc_tls
+  enc_keys
+  mapfile -t args < <(enc_server_args)
+  if [[ ! -d "$ENC_DIR/data/mysql" ]]; then
+    # The bootstrap runs with the same encryption settings, so even the system tablespace starts encrypted.
+    rm -rf "$ENC_DIR/data"
+    mkdir -p "$ENC_DIR/data"
+    ((EUID == 0)) && chown -R mysql:mysql "$ENC_DIR"
+    mariadb-install-db "${args[@]:0:2}" --datadir="$ENC_DIR/data" --auth-root-authentication-method=normal \
+      --skip-test-db --skip-name-resolve \
+      "${args[@]:2}" >"$ENC_DIR/install.log" 2>&1 ||
+      die "mariadb-install-db failed; see $ENC_DIR/install.log"
+  fi
+  ((EUID == 0)) && chown -R mysql:mysql "$ENC_DIR/data" "$ENC_DIR/keys" "$ENC_DIR/tls"
+  # The pid file scopes the "already running?" check to this instance, not the shared mariadbd.
+  start-stop-daemon --start --background --make-pidfile --pidfile "$ENC_PIDFILE" \
+    --exec /usr/sbin/mariadbd -- "${args[@]}" 9>&-
+  if ! wait_for 60 enc_alive_or_dead; then
+    tail -n 20 "$ENC_DIR/mariadbd.err" >&2 || true
+    die "the encrypted mariadb did not answer within 60s; see $ENC_DIR/mariadbd.err"
+  fi
+  if ! enc_alive >/dev/null 2>&1; then
+    tail -n 20 "$ENC_DIR/mariadbd.err" >&2 || true
+    die "the encrypted mariadb exited during start-up; see $ENC_DIR/mariadbd.err"
+  fi
+  echo "mariadb-encrypted: started (pid $(<"$ENC_PIDFILE")) on $HOST:$ENC_PORT in $((SECONDS - started))s;" \
+    "TLS required, CA $ENC_DIR/tls/ca.pem"
+}
+
+mariadb_encrypted_down() {
+  local pid
+  if pid="$(live_pid "$ENC_PIDFILE" mariadbd)"; then
+    stop_pid mariadb-encrypted "$pid" 60
+    echo "mariadb-encrypted: stopped (pid $pid)"
+  else
+    echo "mariadb-encrypted: not running"
+  fi
+}
+
 # ---------------------------------------------------------------- status
 status_line() {
   local name="$1" alive="$2" pidfile="$3" pattern="$4" pid
@@ -238,8 +364,16 @@ exec 9>"$STATE/.lock"
 flock 9
 
 case "${1:-}" in
-  up) node="$(hexashop_node)"; mariadb_up; redis_up; kafka_up; provision_up "$node" ;;
-  down) kafka_down; redis_down; mariadb_down ;;
-  status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  up)
+    node="$(hexashop_node)"; mariadb_up; redis_up; kafka_up; provision_up "$node"
+    if [[ "${2:-}" == --encrypted ]]; then mariadb_encrypted_up; fi ;;
+  up-encrypted) mariadb_encrypted_up ;;
+  down)
+    kafka_down; redis_down; mariadb_down
+    if live_pid "$ENC_PIDFILE" mariadbd >/dev/null; then mariadb_encrypted_down; fi ;;
+  down-encrypted) mariadb_encrypted_down ;;
+  status)
+    status
+    if [[ -d "$ENC_DIR" ]]; then status_line mariadb-encrypted enc_alive "$ENC_PIDFILE" mariadbd; fi ;;
+  *) echo "usage: $0 up [--encrypted]|down|status|up-encrypted|down-encrypted" >&2; exit 2 ;;
 esac

@@ -1,14 +1,17 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { ALGORITHMS, type AsymmetricAlgorithm, generateSigningKey } from '../adapters/auth/keys.ts';
 import { signToken } from '../edge/http/auth.ts';
 import { setupMysql } from '../adapters/persistence/mikro-orm/mysql-setup.ts';
 import { migrate } from '../adapters/persistence/mikro-orm/orm.ts';
 import type { Config } from './config.schema.ts';
 import { ConfigError, loadConfig, redact } from './config.ts';
-import { ensureKafkaTopics, openModuleDatabase } from './infrastructure.ts';
+import { ensureKafkaTopics, mysqlTls, openModuleDatabase } from './infrastructure.ts';
 import { ROLE_TABLE } from './role-table.ts';
 import { createLogger } from '../adapters/logging/winston-logger.ts';
 import { startRole } from './roles.ts';
-import { SETTINGS } from './settings.ts';
+import { secretFileOf, SETTINGS } from './settings.ts';
 import { jwtSettings } from './signing-key.ts';
 
 const EXIT_CONFIG = 2;
@@ -18,6 +21,10 @@ function withSettings(command: Command, except: string[] = []): Command {
   for (const s of SETTINGS.filter((setting) => !except.includes(setting.key))) {
     const flag = s.kind === 'boolean' ? `${s.flag} <true|false>` : `${s.flag} <value>`;
     command.addOption(new Option(flag, `${s.description} [env ${s.env}]`));
+    if (s.secret) {
+      const file = secretFileOf(s);
+      command.addOption(new Option(`${file.flag} <path>`, `${s.flag}, read from this file [env ${file.env}]`));
+    }
   }
   return command.option('--config <file>', 'JSON config file [env HEXASHOP_CONFIG]');
 }
@@ -48,7 +55,8 @@ withSettings(program.command('migrate').description("bring the role's databases 
   async (_opts, command: Command) => {
     const config = configFrom(command);
     const logger = createLogger(config.logLevel, config.role);
-    for (const module of ROLE_TABLE[config.role].modules) {
+    const shape = ROLE_TABLE[config.role];
+    for (const module of [...shape.modules, ...(shape.access ? (['access'] as const) : [])]) {
       const orm = await openModuleDatabase(config, module, logger);
       try {
         const applied = await migrate(orm);
@@ -62,7 +70,9 @@ withSettings(program.command('migrate').description("bring the role's databases 
 
 const dbCommand = program.command('db').description('MySQL schemas and users');
 withSettings(dbCommand.command('setup'), ['role'])
-  .description('create product_db and order_db and a user for each, granted only its own schema (idempotent)')
+  .description(
+    'create product_db, order_db and access_db and a user for each, granted only its own schema (idempotent)',
+  )
   .option('--admin-url <url>', 'a MySQL URL with rights to create schemas and users [env HEXASHOP_DB_ADMIN_URL]')
   .action(async (_opts, command: Command) => {
     const {
@@ -77,6 +87,8 @@ withSettings(dbCommand.command('setup'), ['role'])
       adminUrl,
       productDbUrl: config.productDbUrl,
       orderDbUrl: config.orderDbUrl,
+      accessDbUrl: config.accessDbUrl,
+      tls: mysqlTls(config),
       logger,
     });
     console.log(`ready: schemas ${result.schemas.join(', ')}; users ${result.users.join(', ')}`);
@@ -116,7 +128,30 @@ withSettings(program.command('token').description('print a signed JWT valid for 
       ...flags
     } = command.opts<{ sub: string; role: 'admin' | 'customer'; ttl: number; config?: string }>();
     const config = loadConfig({ flags, file });
-    console.log(signToken(jwtSettings(config), { id: sub, role }, ttl));
+    const settings = jwtSettings(config);
+    if (!settings.signer && settings.secret === undefined) {
+      throw new ConfigError([
+        'invalid setting --jwt-private-key-file: public keys are configured, signing needs the private key',
+      ]);
+    }
+    // The issuer's private key when configured (asymmetric mode), else the HS256 secret.
+    console.log(signToken(settings, { id: sub, role }, ttl));
+  });
+
+const keysCommand = program.command('keys').description('asymmetric JWT signing keys');
+keysCommand
+  .command('generate')
+  .description('write a new private key (private.pem, mode 0600) and its public JWKS (jwks.json) to a directory')
+  .addOption(new Option('--alg <alg>', 'ES256 | RS256').choices(ALGORITHMS).default('ES256'))
+  .requiredOption('--out <dir>', 'directory to write to (created; existing files are not overwritten)')
+  .action((opts: { alg: AsymmetricAlgorithm; out: string }) => {
+    const { privatePem, jwks } = generateSigningKey(opts.alg);
+    mkdirSync(opts.out, { recursive: true, mode: 0o700 });
+    writeFileSync(join(opts.out, 'private.pem'), privatePem, { mode: 0o600, flag: 'wx' });
+    writeFileSync(join(opts.out, 'jwks.json'), `${JSON.stringify(jwks, null, 2)}\n`, { flag: 'wx' });
+    console.log(
+      `${opts.alg} key ${String(jwks.keys[0]!.kid)}: ${join(opts.out, 'private.pem')}, ${join(opts.out, 'jwks.json')}`,
+    );
   });
 
 const configCommand = program.command('config').description('inspect the configuration');

@@ -63,7 +63,11 @@ export const ConfigSchema = z
     storage: z.enum(['sqlite', 'mysql']).optional(),
     productDbUrl: mysqlUrl,
     orderDbUrl: mysqlUrl,
+    accessDbUrl: mysqlUrl,
     dbPoolSize: z.coerce.number().int().min(1).max(200),
+    // The message never echoes the value: it is a secret.
+    sqliteEncryptionKey: z.string().min(16, 'must be at least 16 characters').optional(),
+    dbTlsCaFile: readableFile.optional(),
     bus: z.enum(['in-process', 'kafka']).optional(),
     kafkaBrokers: z
       .string()
@@ -91,6 +95,15 @@ export const ConfigSchema = z
     jwtSecret: z.string().min(32, 'must be at least 32 characters').optional(),
     jwtIssuer: z.string().min(1),
     jwtAudience: z.string().min(1),
+    jwtPrivateKeyFile: readableFile.optional(),
+    jwtKeyId: z
+      .string()
+      .regex(/^[\w.:-]{1,128}$/, 'letters, digits, ".", ":", "_" or "-"')
+      .optional(),
+    jwtPublicKeysFile: readableFile.optional(),
+    jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+    serviceKeyFile: readableFile.optional(),
+    servicePublicKeysFile: readableFile.optional(),
     bodyLimit: z.coerce
       .number()
       .int()

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/core';
 import type { Redis } from 'ioredis';
@@ -25,8 +25,9 @@ import {
 import { NamespacedEventBus } from '../adapters/messaging/namespaced-event-bus.ts';
 import { defaultRelayOptions, OutboxRelay } from '../adapters/messaging/outbox-relay.ts';
 import { PARTITIONS } from '../shared/messaging/event-envelope.ts';
+import { accessMigrations } from '../adapters/persistence/mikro-orm/access/access.migrations.ts';
 import { orderMigrations } from '../adapters/persistence/mikro-orm/order/order.migrations.ts';
-import { migrate, openDatabase } from '../adapters/persistence/mikro-orm/orm.ts';
+import { migrate, type MysqlTlsOptions, openDatabase } from '../adapters/persistence/mikro-orm/orm.ts';
 import { lowStockCount } from '../adapters/persistence/mikro-orm/product/mikro-orm-product-persistence.ts';
 import { productMigrations } from '../adapters/persistence/mikro-orm/product/product.migrations.ts';
 import { MikroOrmOutboxStore, outboxBacklog } from '../adapters/persistence/mikro-orm/shared/mikro-orm-outbox.ts';
@@ -36,23 +37,24 @@ import type { Logger } from '../shared/logger.port.ts';
 import type { EventBus } from '../shared/messaging/event-bus.port.ts';
 import type { Config } from './config.schema.ts';
 import type { Lifecycle } from './lifecycle.ts';
-import type { ModuleName } from './role-table.ts';
+import type { DatabaseName, ModuleName } from './role-table.ts';
 import { explainDatabaseFailure, explainKafkaFailure } from './startup-failure.ts';
 
 const MODULE_DATABASES = {
   product: { migrations: productMigrations, url: (c: Config) => c.productDbUrl },
   order: { migrations: orderMigrations, url: (c: Config) => c.orderDbUrl },
+  access: { migrations: accessMigrations, url: (c: Config) => c.accessDbUrl },
 } as const;
 
 /** Where a module's database lives: its own SQLite file in the data dir, or its own MySQL schema. */
-export function databaseLocation(config: Config, module: ModuleName): string {
+export function databaseLocation(config: Config, module: DatabaseName): string {
   if (config.storage === 'mysql') return MODULE_DATABASES[module].url(config);
   mkdirSync(config.dataDir, { recursive: true });
   return join(config.dataDir, `${module}_db.sqlite`);
 }
 
 /** Opens a module's database; one that cannot be reached or logged in to fails as a StartupFailure naming the fix. */
-export async function openModuleDatabase(config: Config, module: ModuleName, logger: Logger): Promise<MikroORM> {
+export async function openModuleDatabase(config: Config, module: DatabaseName, logger: Logger): Promise<MikroORM> {
   const spec = MODULE_DATABASES[module];
   try {
     return await openDatabase({
@@ -60,12 +62,20 @@ export async function openModuleDatabase(config: Config, module: ModuleName, log
       location: databaseLocation(config, module),
       migrations: spec.migrations(config.storage),
       poolSize: config.dbPoolSize,
+      encryptionKey: config.sqliteEncryptionKey,
+      tls: mysqlTls(config),
       logger,
     });
   } catch (error) {
     throw explainDatabaseFailure(error, module);
   }
 }
+
+/** --db-tls-ca-file: TLS required, the server certificate verified against that CA (and the host name checked). */
+export const mysqlTls = (config: Config): MysqlTlsOptions | undefined =>
+  config.dbTlsCaFile === undefined
+    ? undefined
+    : { ca: readFileSync(config.dbTlsCaFile, 'utf8'), rejectUnauthorized: true };
 
 /** Opens, migrates (when configured) and registers the close of one module's database, plus its outbox relay. */
 export async function moduleStorage(

@@ -5,6 +5,8 @@
  * composition root its modules; nothing else branches on the role.
  */
 export type ModuleName = 'product' | 'order';
+/** A module with a database of its own: the two business modules, and access (API keys) where a role faces clients. */
+export type DatabaseName = ModuleName | 'access';
 
 export interface RoleShape {
   port: number;
@@ -16,6 +18,8 @@ export interface RoleShape {
   gateway: boolean;
   /** Faces clients directly: rate limits on. */
   public: boolean;
+  /** Hosts the access module (managed API keys) and its database: the roles that authenticate clients. */
+  access: boolean;
 }
 
 const LOCAL_REDIS = 'redis://127.0.0.1:6379';
@@ -29,6 +33,7 @@ export const ROLE_TABLE = {
     modules: ['product', 'order'],
     gateway: false,
     public: true,
+    access: true,
   },
   gateway: {
     port: 8080,
@@ -38,6 +43,7 @@ export const ROLE_TABLE = {
     modules: [],
     gateway: true,
     public: true,
+    access: true,
   },
   product: {
     port: 8081,
@@ -47,6 +53,7 @@ export const ROLE_TABLE = {
     modules: ['product'],
     gateway: false,
     public: false,
+    access: false,
   },
   order: {
     port: 8082,
@@ -56,6 +63,7 @@ export const ROLE_TABLE = {
     modules: ['order'],
     gateway: false,
     public: false,
+    access: false,
   },
 } as const satisfies Record<string, RoleShape>;
 

@@ -22,6 +22,8 @@ import { businessMetricsModule } from './wiring/metrics.module.ts';
 import { orderRoutesModule, productRoutesModule } from './wiring/module-routes.module.ts';
 import { platformModule } from './wiring/platform.module.ts';
 import { storageModule } from './wiring/storage.module.ts';
+import { accessWiring } from './wiring/access.module.ts';
+import { accessModule } from '../modules/access/access.module.ts';
 
 export interface RunningRole {
   config: Config;
@@ -48,6 +50,7 @@ function roleModules(config: Config): ContainerModule[] {
   }
   if (shape.gateway) modules.push(gatewayModule);
   if (shape.public) modules.push(rateLimitsModule);
+  if (shape.access) modules.push(accessModule, accessWiring);
   return modules;
 }
 

@@ -33,7 +33,16 @@ export const SETTINGS: SettingSpec[] = [
   setting('storage', 'sqlite | mysql (default: sqlite for monolith, mysql for split roles)'),
   setting('productDbUrl', 'product_db MySQL URL (mysql://user:password@host:3306/product_db)', { secret: true }),
   setting('orderDbUrl', 'order_db MySQL URL (mysql://user:password@host:3306/order_db)', { secret: true }),
+  setting(
+    'accessDbUrl',
+    'access_db MySQL URL, the API keys (gateway role; mysql://user:password@host:3306/access_db)',
+    {
+      secret: true,
+    },
+  ),
   setting('dbPoolSize', 'connections per database pool', { kind: 'number' }),
+  setting('sqliteEncryptionKey', 'encrypt the SQLite files with this key (AES-256; none: plaintext)', { secret: true }),
+  setting('dbTlsCaFile', 'MySQL: require TLS, verifying the server certificate against this CA (PEM file)'),
   setting('bus', 'in-process | kafka (default: in-process for monolith, kafka for split roles)'),
   setting('kafkaBrokers', 'comma-separated Kafka bootstrap servers'),
   setting('kafkaNamespace', 'prefix for Kafka topics and consumer groups, to share a broker (default: none)'),
@@ -62,6 +71,12 @@ export const SETTINGS: SettingSpec[] = [
     secret: true,
   }),
   setting('jwtIssuer', 'expected and issued `iss` claim'),
+  setting('jwtPrivateKeyFile', 'PEM private key (ES256 P-256 or RS256 >= 2048 bits) the token issuer signs with'),
+  setting('jwtKeyId', '`kid` of --jwt-private-key-file (default: its RFC 7638 thumbprint)'),
+  setting('jwtPublicKeysFile', 'JWKS file of the public keys user tokens are verified with (asymmetric mode)'),
+  setting('jwksUrl', 'JWKS URL of the public keys user tokens are verified with (cached, refreshed)'),
+  setting('serviceKeyFile', 'PEM private key this service signs its calls to other services with'),
+  setting('servicePublicKeysFile', 'JWKS file of the service keys the internal API accepts'),
   setting('jwtAudience', 'expected and issued `aud` claim'),
   setting('bodyLimit', 'largest accepted request body, in bytes', { kind: 'number' }),
   setting('logLevel', 'error | warn | info | http (adds a line per request) | debug'),
@@ -76,3 +91,22 @@ export const SETTINGS: SettingSpec[] = [
 ];
 
 export const isSecretKey = (key: string) => SETTINGS.some((s) => s.key === key && s.secret);
+
+/** Where a secret can be read from instead (Docker/Kubernetes secrets): `--jwt-secret-file` ↔ `HEXASHOP_JWT_SECRET_FILE`. */
+export interface SecretFileSpec {
+  key: string;
+  flag: string;
+  env: string;
+  /** The secret setting whose value the file holds. */
+  of: SettingSpec;
+}
+
+export const secretFileOf = (of: SettingSpec): SecretFileSpec => ({
+  key: `${of.key}File`,
+  flag: `${of.flag}-file`,
+  env: `${of.env}_FILE`,
+  of,
+});
+
+/** Every secret setting's file variant, derived: a setting marked `secret` gets one without further ado. */
+export const secretFiles = (): SecretFileSpec[] => SETTINGS.filter((s) => s.secret).map(secretFileOf);

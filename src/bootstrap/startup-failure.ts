@@ -22,7 +22,7 @@ const SERVICES_UP = '`npm run services:up`';
 const flagOf = (key: string) => SETTINGS.find((s) => s.key === key)?.flag ?? key;
 
 /** A module database that could not be opened, as a StartupFailure with its fix; other errors pass through. */
-export function explainDatabaseFailure(error: unknown, module: 'product' | 'order'): unknown {
+export function explainDatabaseFailure(error: unknown, module: 'product' | 'order' | 'access'): unknown {
   if (!(error instanceof DatabaseUnavailable)) return error;
   return new StartupFailure(
     `cannot open the ${module} database at ${error.summary}; ${databaseFix(error, flagOf(`${module}DbUrl`))}`,

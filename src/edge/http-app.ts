@@ -2,7 +2,7 @@ import { IncomingMessage, type RequestListener, ServerResponse, type ServerOptio
 import type { Socket } from 'node:net';
 import express, { type Router } from 'express';
 import { apiDocs } from './http/api-docs.ts';
-import { type ApiKey, ApiKeyRing, type JwtSettings } from './http/auth.ts';
+import { type ApiKey, ApiKeyRing, type JwtSettings, type ManagedApiKeys } from './http/auth.ts';
 import { credentialsVerdict, readCredentials, writesNeedCredentials } from './http/credentials.ts';
 import { declaredBody, deferredJsonBody } from './http/json-body.ts';
 import type { HttpMetrics } from './http/metrics.ts';
@@ -47,6 +47,8 @@ export interface HttpAppOptions {
   rateLimit?: Step;
   /** API keys accepted in `X-API-Key` (none: every API key is refused). */
   apiKeys?: readonly ApiKey[];
+  /** Managed API keys (the access module), accepted in `X-API-Key` besides the configured ones. */
+  managedApiKeys?: ManagedApiKeys | undefined;
   /** Reverse proxies in front whose X-Forwarded-For is believed (Express `trust proxy`); default 0. */
   trustProxyHops?: number;
   /** Write an access log line per request (only when the log level lets `http` lines through). */
@@ -153,11 +155,14 @@ function edgeSteps(options: HttpAppOptions): Record<Exclude<Kind, 'proxied'>, St
     normalTarget,
   ];
   const open = common(options.metrics.step());
-  const credentials = readCredentials(options.jwt, new ApiKeyRing(options.apiKeys ?? []));
+  const apiKeys = new ApiKeyRing(options.apiKeys ?? [], options.managedApiKeys);
+  const credentials = readCredentials(options.jwt, apiKeys);
   const limited = options.rateLimit
     ? [credentials, options.rateLimit, credentialsVerdict]
     : [credentials, credentialsVerdict];
   const strict = [credentials, credentialsVerdict];
+  // The internal API takes service tokens only (verified with the service key set, in asymmetric mode).
+  const internalCredentials = readCredentials(options.jwt, apiKeys, 'internal');
   const proxiedSteps = new Map<ProxiedRoute, Step[]>();
   return {
     open,
@@ -173,7 +178,13 @@ function edgeSteps(options: HttpAppOptions): Record<Exclude<Kind, 'proxied'>, St
       }
       return steps;
     },
-    internal: [...open, ...strict, writesNeedCredentials, deferredJsonBody(options.bodyLimit)],
+    internal: [
+      ...open,
+      internalCredentials,
+      credentialsVerdict,
+      writesNeedCredentials,
+      deferredJsonBody(options.bodyLimit),
+    ],
     admin: [...open, ...strict],
   };
 }

@@ -6,21 +6,23 @@ import { MikroOrmProductPersistence } from '../../src/adapters/persistence/mikro
 import { MikroOrmOutboxStore } from '../../src/adapters/persistence/mikro-orm/shared/mikro-orm-outbox.ts';
 import { loadConfig } from '../../src/bootstrap/config.ts';
 import { openModuleDatabase } from '../../src/bootstrap/infrastructure.ts';
-import type { ModuleName } from '../../src/bootstrap/role-table.ts';
+import type { DatabaseName } from '../../src/bootstrap/role-table.ts';
 import { silentLogger } from '../../src/shared/logger.port.ts';
 import { freshMysqlDatabase } from '../support/mysql.ts';
 import { describeOrderPersistenceContract } from './order-persistence.contract.ts';
 import { describeOutboxStoreContract } from './outbox-store.contract.ts';
 import { describeProductPersistenceContract } from './product-persistence.contract.ts';
+import { describeApiKeyRepositoryContract } from './api-key-repository.contract.ts';
+import { MikroOrmApiKeyRepository } from '../../src/adapters/persistence/mikro-orm/access/mikro-orm-api-key.repository.ts';
 
 /**
  * The persistence contracts on MySQL/MariaDB (whichever integrationServices() provides): each test gets
  * a fresh database `t_<module>_<random>`, migrated with the module's migrations, dropped on dispose.
  */
-async function mysql(module: ModuleName) {
+async function mysql(module: DatabaseName) {
   const db = await freshMysqlDatabase(module);
   const config = loadConfig({
-    flags: { storage: 'mysql', productDbUrl: db.url, orderDbUrl: db.url, dbPoolSize: 5 },
+    flags: { storage: 'mysql', productDbUrl: db.url, orderDbUrl: db.url, accessDbUrl: db.url, dbPoolSize: 5 },
     env: {},
   });
   const orms: MikroORM[] = [];
@@ -51,6 +53,11 @@ describeProductPersistenceContract('mysql (MikroORM)', async () => {
     outboxStore: new MikroOrmOutboxStore(db.orm),
     dispose: db.dispose,
   };
+});
+
+describeApiKeyRepositoryContract('mysql (MikroORM)', async () => {
+  const db = await mysql('access');
+  return { repository: new MikroOrmApiKeyRepository(db.orm), dispose: db.dispose };
 });
 
 describeOrderPersistenceContract('mysql (MikroORM)', async () => {

@@ -15,16 +15,19 @@ import { MikroOrmOutboxStore } from '../../src/adapters/persistence/mikro-orm/sh
 import { sqlDatabaseOf } from '../../src/adapters/persistence/mikro-orm/shared/sql.ts';
 import { loadConfig } from '../../src/bootstrap/config.ts';
 import { openModuleDatabase } from '../../src/bootstrap/infrastructure.ts';
-import type { ModuleName } from '../../src/bootstrap/role-table.ts';
+import type { DatabaseName } from '../../src/bootstrap/role-table.ts';
 import { newId } from '../../src/shared/id.ts';
 import { silentLogger } from '../../src/shared/logger.port.ts';
 import { envelope } from './event-bus.contract.ts';
 import { describeOrderPersistenceContract } from './order-persistence.contract.ts';
 import { describeOutboxStoreContract } from './outbox-store.contract.ts';
 import { describeProductPersistenceContract } from './product-persistence.contract.ts';
+import { describeApiKeyRepositoryContract } from './api-key-repository.contract.ts';
+import { InMemoryApiKeyRepository } from '../../src/adapters/persistence/in-memory/in-memory-api-key.repository.ts';
+import { MikroOrmApiKeyRepository } from '../../src/adapters/persistence/mikro-orm/access/mikro-orm-api-key.repository.ts';
 
 /** A freshly migrated SQLite database for one module, in a temp dir removed on dispose. */
-async function sqlite(module: ModuleName) {
+async function sqlite(module: DatabaseName) {
   const dataDir = mkdtempSync(join(tmpdir(), 'hexashop-contract-'));
   const config = loadConfig({ flags: { dataDir, storage: 'sqlite' }, env: {} });
   const orm = await openModuleDatabase(config, module, silentLogger);
@@ -58,6 +61,16 @@ describeProductPersistenceContract('sqlite (MikroORM)', async () => {
     outboxStore: new MikroOrmOutboxStore(db.orm),
     dispose: db.dispose,
   };
+});
+
+describeApiKeyRepositoryContract('in-memory', async () => ({
+  repository: new InMemoryApiKeyRepository(),
+  dispose: async () => {},
+}));
+
+describeApiKeyRepositoryContract('sqlite (MikroORM)', async () => {
+  const db = await sqlite('access');
+  return { repository: new MikroOrmApiKeyRepository(db.orm), dispose: db.dispose };
 });
 
 describeOrderPersistenceContract('in-memory', async () => ({

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { call, eventually } from '../support/http.ts';
 import { readTopic } from '../support/kafka.ts';
 import { integrationServices } from '../support/services.ts';
-import { type SplitTopology, startSplit } from '../support/split.ts';
+import { type SplitTopology, printLogsOnFailure, startSplit } from '../support/split.ts';
 
 /**
  * The split topology end to end: gateway, product and order as three processes on MariaDB/MySQL, Kafka and
@@ -27,12 +27,7 @@ describe('split topology end to end (gateway + product + order on MySQL and Kafk
   after(async () => {
     await split?.dispose();
   });
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') {
-      for (const role of ['product', 'order', 'gateway'] as const)
-        console.log(`--- ${role}\n${split.logs(role).slice(-4000)}`);
-    }
-  });
+  afterEach(printLogsOnFailure(() => split));
 
   const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}) =>
     call(split.url, method, path, options);

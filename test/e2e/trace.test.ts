@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { call, eventually } from '../support/http.ts';
 import { traceIdOf } from '../support/log-capture.ts';
 import { type CollectedSpan, SpanKinds, startOtlpCollector } from '../support/otlp-collector.ts';
-import { type SplitRole, type SplitTopology, startSplit } from '../support/split.ts';
+import { printLogsOnFailure, type SplitRole, type SplitTopology, startSplit } from '../support/split.ts';
 
 /**
  * Issue 11: one trace from the client's request through the gateway, the order service, Kafka, the product
@@ -29,11 +29,7 @@ describe('traces across processes (split roles exporting spans over OTLP)', func
     await split?.dispose();
     await collector?.close();
   });
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') {
-      for (const role of ROLES) console.log(`--- ${role}\n${split.logs(role).slice(-4000)}`);
-    }
-  });
+  afterEach(printLogsOnFailure(() => split));
 
   const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 

@@ -34,13 +34,15 @@ describe('scripts/services.sh up', function () {
     const up = () => promisify(execFile)('bash', ['scripts/services.sh', 'up'], { timeout: 120_000 });
     await up();
     const { stdout } = await up();
-    expect(stdout).to.match(/^schemas: ready: schemas product_db, order_db; users hexashop_product, hexashop_order$/m);
+    expect(stdout).to.match(
+      /^schemas: ready: schemas product_db, order_db, access_db; users hexashop_product, hexashop_order, hexashop_access$/m,
+    );
     expect(stdout)
       .to.match(/^topics: verified: /m)
       .and.not.match(/created/);
 
     const defaults = loadConfig({ env: {} });
-    for (const url of [defaults.productDbUrl, defaults.orderDbUrl]) {
+    for (const url of [defaults.productDbUrl, defaults.orderDbUrl, defaults.accessDbUrl]) {
       const session = await openMysqlSession(url, { database: new URL(url).pathname.slice(1) });
       try {
         expect(await session.execute('select 1 as one')).to.deep.equal([{ one: 1 }]);

@@ -262,7 +262,9 @@ describe('HTTP edge', () => {
     const now = () => Math.floor(Date.now() / 1000);
 
     before(() => {
-      ({ secret, issuer, audience } = jwtSettings(platform.running.config, {}));
+      const settings = jwtSettings(platform.running.config, {});
+      ({ issuer, audience } = settings);
+      secret = settings.secret!; // the monolith's zero-config HS256 key
     });
 
     /** Each bad token is refused on a write, on an admin write and even on a public read. */
@@ -434,7 +436,7 @@ describe('HTTP edge', () => {
       expect(r.status).to.equal(200);
       expect(r.body).to.deep.equal({
         status: 'ready',
-        checks: { 'event-bus': 'ok', 'product-db': 'ok', 'order-db': 'ok' },
+        checks: { 'event-bus': 'ok', 'product-db': 'ok', 'order-db': 'ok', 'access-db': 'ok' },
       });
     });
 

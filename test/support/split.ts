@@ -23,6 +23,8 @@ export interface SplitTopology {
   start(role: SplitRole): Promise<void>;
   /** Everything each role wrote to stdout/stderr, for failure messages. */
   logs(role: SplitRole): string;
+  /** Another gateway process on a free port, with the same settings (same access_db, Redis, upstreams). */
+  startAnotherGateway(): Promise<{ url: string; stop(): Promise<void>; logs(): string }>;
   dispose(): Promise<void>;
 }
 
@@ -33,7 +35,11 @@ const JWT = { secret: JWT_SECRET, issuer: 'hexashop', audience: 'hexashop-api' }
  * Starts the three roles as real processes on MySQL, Kafka and Redis, isolated from anything else on the
  * same servers: own schemas and users, own Kafka namespace (topics and groups), own Redis key prefix.
  */
-export async function startSplit(settings: Record<string, string> = {}): Promise<SplitTopology> {
+export async function startSplit(
+  settings: Record<string, string> = {},
+  /** Settings for one role only (e.g. the private key only the order role may hold), also without `HEXASHOP_`. */
+  roleSettings: Partial<Record<SplitRole, Record<string, string>>> = {},
+): Promise<SplitTopology> {
   const services = await integrationServices();
   const suffix = uniqueSuffix();
   const namespace = `e2e-${suffix}.`;
@@ -53,6 +59,7 @@ export async function startSplit(settings: Record<string, string> = {}): Promise
   };
   const productAccount = account('product');
   const orderAccount = account('order');
+  const accessAccount = account('access');
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -61,6 +68,7 @@ export async function startSplit(settings: Record<string, string> = {}): Promise
     HEXASHOP_DATA_DIR: dataDir,
     HEXASHOP_PRODUCT_DB_URL: accountUrl(services.mysqlAdminUrl, productAccount),
     HEXASHOP_ORDER_DB_URL: accountUrl(services.mysqlAdminUrl, orderAccount),
+    HEXASHOP_ACCESS_DB_URL: accountUrl(services.mysqlAdminUrl, accessAccount),
     HEXASHOP_KAFKA_BROKERS: services.kafkaBrokers.join(','),
     HEXASHOP_KAFKA_NAMESPACE: namespace,
     HEXASHOP_REDIS_URL: services.redisUrl,
@@ -82,13 +90,15 @@ export async function startSplit(settings: Record<string, string> = {}): Promise
   const runs: Record<SplitRole, RoleProcess[]> = { product: [], order: [], gateway: [] };
 
   const start = async (role: SplitRole) => {
-    const run = spawnRole(role, ports[role], env);
+    const only = Object.entries(roleSettings[role] ?? {}).map(([k, v]) => [`HEXASHOP_${k}`, v]);
+    const run = spawnRole(role, ports[role], { ...env, ...Object.fromEntries(only) });
     runs[role].push(run);
     await run.ready(urls[role]);
   };
 
   const stopProcess = async (role: SplitRole, signal: NodeJS.Signals) => runs[role].at(-1)?.stop(signal);
   const roles = ['product', 'order', 'gateway'] as const;
+  const extraGateways: RoleProcess[] = [];
 
   try {
     for (const role of roles) await start(role);
@@ -105,11 +115,32 @@ export async function startSplit(settings: Record<string, string> = {}): Promise
     kill: (role) => stopProcess(role, 'SIGKILL'),
     start,
     logs: (role) => runs[role].map((run) => run.output()).join(''),
+    startAnotherGateway: async () => {
+      const port = await freePort();
+      const only = Object.entries(roleSettings.gateway ?? {}).map(([k, v]) => [`HEXASHOP_${k}`, v]);
+      const run = spawnRole('gateway', port, { ...env, ...Object.fromEntries(only) });
+      extraGateways.push(run);
+      const url = `http://127.0.0.1:${port}`;
+      await run.ready(url);
+      return { url, stop: () => run.stop('SIGTERM'), logs: () => run.output() };
+    },
     dispose: async () => {
+      await Promise.all([...extraGateways.map((run) => run.stop('SIGTERM'))]);
       await Promise.all(roles.map((role) => stopProcess(role, 'SIGTERM')));
-      await dropAccounts(services.mysqlAdminUrl, [productAccount, orderAccount]);
+      await dropAccounts(services.mysqlAdminUrl, [productAccount, orderAccount, accessAccount]);
       await deleteNamespace(services.kafkaBrokers, namespace);
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** An `afterEach` hook: when a test failed, the end of each role's output, to read why. */
+export function printLogsOnFailure(topology: () => SplitTopology | undefined) {
+  return function (this: Mocha.Context): void {
+    const split = topology();
+    if (this.currentTest?.state !== 'failed' || !split) return;
+    for (const role of ['product', 'order', 'gateway'] as const) {
+      console.log(`--- ${role}\n${split.logs(role).slice(-4000)}`);
+    }
   };
 }

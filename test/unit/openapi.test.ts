@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import type { Router } from 'express';
 import { parse } from 'yaml';
 import { MAX_ITEMS, MAX_QUANTITY } from '../../src/modules/order/domain/order.ts';
+import { apiKeyRouter } from '../../src/modules/access/http/api-key.router.ts';
 import { orderRouter } from '../../src/modules/order/http/order.router.ts';
 import { MAX_PRICE_CENTS } from '../../src/modules/product/domain/money.ts';
 import { MAX_STOCK } from '../../src/modules/product/domain/product.ts';
@@ -55,6 +56,10 @@ describe('docs/openapi.yaml', () => {
       '/api/v1/orders',
       '/api/v1/orders/{id}',
       '/api/v1/orders/{id}/cancel',
+      '/api/v1/api-keys',
+      '/api/v1/api-keys/{id}',
+      '/api/v1/api-keys/{id}/revoke',
+      '/api/v1/api-keys/{id}/roll',
       '/health/live',
       '/health/ready',
       '/metrics',
@@ -67,6 +72,7 @@ describe('docs/openapi.yaml', () => {
     const served = [
       ...servedRoutes(productRouter({} as never), '/api/v1/products'),
       ...servedRoutes(orderRouter({} as never, 'sync'), '/api/v1/orders'),
+      ...servedRoutes(apiKeyRouter({} as never), '/api/v1/api-keys'),
     ];
     const documented = apiOperations.map((o) => `${o.method.toUpperCase()} ${o.path}`);
     expect(documented).to.have.members(served);
@@ -98,7 +104,7 @@ describe('docs/openapi.yaml', () => {
         continue;
       }
       expect(op.responses, `${method} ${path}`).to.have.property('403');
-      const expected = path.startsWith('/api/v1/products') ? ['admin'] : ['customer', 'admin'];
+      const expected = path.startsWith('/api/v1/orders') ? ['customer', 'admin'] : ['admin'];
       expect(roles, `${method} ${path}`).to.have.members(expected);
     }
   });

@@ -18,7 +18,7 @@ import { childTraceparent, currentTraceparent } from '../tracing/traceparent.ts'
 export interface HttpProductCatalogOptions {
   /** The product service as the order service sees it (config.productUrl), e.g. http://127.0.0.1:8081. */
   baseUrl: string;
-  /** The JWT settings every service shares; the token says sub `order-service`, role `service`. */
+  /** The JWT settings: the service key (or, in HS256 mode, the shared secret); the token says sub `order-service`, role `service`. */
   jwt: JwtSettings;
   logger?: Logger;
   /** TCP connect timeout of one attempt. Default 2000 ms. */
@@ -97,6 +97,8 @@ export class HttpProductCatalog implements ProductCatalog {
       bodyTimeout: this.#timeoutMs,
       keepAliveTimeout: 10_000,
     });
+    // Signed once now, so a role without a key for service tokens (--service-key-file) fails at start.
+    this.#serviceToken();
   }
 
   async reserve(
@@ -228,7 +230,7 @@ export class HttpProductCatalog implements ProductCatalog {
     const now = Date.now();
     if (!this.#token || now >= this.#token.renewAt) {
       this.#token = {
-        value: signToken(this.#jwt, SERVICE_PRINCIPAL, this.#tokenTtlSeconds),
+        value: signToken(this.#jwt, SERVICE_PRINCIPAL, this.#tokenTtlSeconds, 'service'),
         renewAt: now + (this.#tokenTtlSeconds * 1000 * 2) / 3,
       };
     }

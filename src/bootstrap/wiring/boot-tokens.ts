@@ -24,6 +24,8 @@ export const BootTokens = {
   /** The role's one prom-client Registry (the HTTP metrics' own): every adapter's series go in it. */
   MetricsRegistry: Symbol.for('MetricsRegistry'),
   RateLimits: Symbol.for('RateLimits'),
+  /** The access module's verifier of managed API keys, as the edge calls it (roles that host the module). */
+  ManagedApiKeys: Symbol.for('ManagedApiKeys'),
   Gateway: Symbol.for('Gateway'),
   HttpApp: Symbol.for('HttpApp'),
 } as const;

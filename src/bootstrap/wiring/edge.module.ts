@@ -2,8 +2,9 @@ import { ContainerModule } from 'inversify';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { rateLimitRefusalCounter } from '../../adapters/metrics/prometheus-reliability-metrics.ts';
+import { apiKeyBearer } from '../../edge/gateway/api-key-bearer.ts';
 import { createGateway, type Gateway } from '../../edge/gateway/gateway.router.ts';
-import type { JwtSettings } from '../../edge/http/auth.ts';
+import type { JwtSettings, ManagedApiKeys } from '../../edge/http/auth.ts';
 import { HttpMetrics } from '../../edge/http/metrics.ts';
 import { createRateLimits, type RateLimits } from '../../edge/http/rate-limit.ts';
 import { createHttpApp, type ReadinessCheck } from '../../edge/http-app.ts';
@@ -24,7 +25,7 @@ const maybe = (serviceIdentifier: symbol) => ({ serviceIdentifier, optional: tru
 export const gatewayModule = new ContainerModule(({ bind }) => {
   bind<Gateway>(BootTokens.Gateway)
     .toResolvedValue(
-      (config: Config, logger: Logger, metrics: HttpMetrics, lifecycle: Lifecycle) => {
+      (config: Config, logger: Logger, metrics: HttpMetrics, lifecycle: Lifecycle, jwt: JwtSettings) => {
         const gateway = createGateway({
           productUpstreams: config.productUpstreams,
           orderUpstreams: config.orderUpstreams,
@@ -32,11 +33,12 @@ export const gatewayModule = new ContainerModule(({ bind }) => {
           bodyLimit: config.bodyLimit,
           registry: metrics.registry,
           timeouts: { headersMs: config.upstreamTimeoutMs },
+          vouchForApiKey: apiKeyBearer(jwt),
         });
         lifecycle.onStop('producers', 'gateway-upstreams', () => gateway.close());
         return gateway;
       },
-      [BootTokens.Config, Tokens.Logger, BootTokens.Metrics, BootTokens.Lifecycle],
+      [BootTokens.Config, Tokens.Logger, BootTokens.Metrics, BootTokens.Lifecycle, BootTokens.Jwt],
     )
     .inSingletonScope();
 });
@@ -81,6 +83,7 @@ export const edgeModule = new ContainerModule(({ bind }) => {
         internal: Route[] | undefined,
         gateway: Gateway | undefined,
         limits: RateLimits | undefined,
+        managedApiKeys: ManagedApiKeys | undefined,
       ) =>
         createHttpApp({
           logger,
@@ -93,6 +96,7 @@ export const edgeModule = new ContainerModule(({ bind }) => {
           gateway,
           rateLimit: limits?.guard,
           apiKeys: config.apiKeys,
+          managedApiKeys,
           trustProxyHops: config.trustProxyHops,
           accessLog: config.logLevel === 'http' || config.logLevel === 'debug',
         }),
@@ -106,6 +110,7 @@ export const edgeModule = new ContainerModule(({ bind }) => {
         many(BootTokens.InternalRoute),
         maybe(BootTokens.Gateway),
         maybe(BootTokens.RateLimits),
+        maybe(BootTokens.ManagedApiKeys),
       ],
     )
     .inSingletonScope();

@@ -45,6 +45,8 @@ export interface GatewayOptions {
   bodyLimit?: number;
   /** Where the upstream metrics are registered (the role's /metrics registry). */
   registry?: Registry;
+  /** Replaces an accepted API key by a bearer token the services verify (see apiKeyBearer). */
+  vouchForApiKey?: ProxyOptions['vouchForApiKey'];
 }
 
 export type UpstreamStatus = Record<string, InstanceSnapshot[]>;
@@ -89,7 +91,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   if (options.registry) registerUpstreamMetrics(options.registry, pools);
   const status = (): UpstreamStatus => Object.fromEntries(pools.map((p) => [p.service, p.snapshot()]));
 
-  const proxy: ProxyOptions = { logger: options.logger, bodyLimit: options.bodyLimit ?? 1024 * 1024 };
+  const proxy: ProxyOptions = {
+    logger: options.logger,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    ...(options.vouchForApiKey ? { vouchForApiKey: options.vouchForApiKey } : {}),
+  };
   // One route per service: the collection and everything under it. The label is the route template the
   // HTTP metrics use.
   const routes = [

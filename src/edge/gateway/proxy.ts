@@ -33,6 +33,8 @@ export interface ProxyOptions {
   logger: Logger;
   /** The largest retryable body held in memory (see request-body.ts). */
   bodyLimit: number;
+  /** Rewrites the upstream headers of a request the gateway accepted an API key for (see apiKeyBearer). */
+  vouchForApiKey?: (req: IncomingMessage, headers: Record<string, string | string[]>) => void;
 }
 
 /** One attempt in progress, as undici's stream factory (`respond`) sees it. */
@@ -54,6 +56,8 @@ export async function forward(
 ): Promise<void> {
   const first = pool.pick();
   if (!first) return noInstance(pool, res);
+  const headers = upstreamRequestHeaders(req);
+  options.vouchForApiKey?.(req, headers);
   const idempotent = isIdempotent(req);
   const body = hasBody(req) ? await readBody(req, res, idempotent, options.bodyLimit) : NO_BODY;
   if (!body) return;
@@ -65,7 +69,6 @@ export async function forward(
   res.once('close', onClose);
   const target = originForm(req.url!);
   const attempt: Attempt = { res, pool, instance: first, status: 0, retryOn5xx: false, retry: undefined };
-  const headers = upstreamRequestHeaders(req);
   const request: UpstreamRequest<Attempt> = {
     method: req.method as Dispatcher.HttpMethod,
     path: target,

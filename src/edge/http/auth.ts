@@ -9,10 +9,20 @@ import {
   type Principal,
   type Role,
   TokenRefused,
+  type TokenScope,
+  UnknownKey,
   verifyToken,
 } from '../../adapters/auth/jwt.ts';
 
-export { API_KEY_PRINCIPAL, type JwtSettings, type Principal, type Role, signToken } from '../../adapters/auth/jwt.ts';
+export {
+  API_KEY_PRINCIPAL,
+  type JwtSettings,
+  type Principal,
+  type Role,
+  signToken,
+  type TokenScope,
+  UnknownKey,
+} from '../../adapters/auth/jwt.ts';
 
 /** A configured API key: `X-API-Key: <secret>` authenticates as `{ id: 'apikey:<id>', role }`. */
 export interface ApiKey {
@@ -25,6 +35,34 @@ declare module 'node:http' {
   interface IncomingMessage {
     /** Who sent the request, once the edge's credentials step has read them. */
     principal?: Principal;
+    /** A managed API key's own rate limit per minute (each budget), when it has one. */
+    apiKeyRateLimit?: number;
+  }
+}
+
+/** What a managed API key (the access module's) grants: `apikey:<id>` with a role, and maybe its own rate limit. */
+export interface ApiKeyGrant {
+  id: string;
+  role: 'admin' | 'customer';
+  rateLimitPerMinute: number | null;
+}
+
+/**
+ * Verifies managed API keys: the grant, or null for a key it refuses (malformed, unknown, revoked, expired).
+ * Synchronous when it knows the answer (its cache), a promise when it must ask the database.
+ */
+export type ManagedApiKeys = (presented: string) => ApiKeyGrant | null | Promise<ApiKeyGrant | null>;
+
+/**
+ * Thrown by `principalOf` when a managed API key needs a database lookup: `lookup` settles with the principal
+ * (and `req.apiKeyRateLimit` set), or rejects with the 401 (or a 503 when the key store is down).
+ */
+export class ApiKeyLookupPending extends Error {
+  readonly lookup: Promise<Principal>;
+  constructor(lookup: Promise<Principal>) {
+    super('the API key is being looked up');
+    this.name = 'ApiKeyLookupPending';
+    this.lookup = lookup;
   }
 }
 
@@ -37,37 +75,67 @@ export function unauthorized(error: string, detail: string) {
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
 /**
- * The configured API keys, held as SHA-256 digests only. A presented key is hashed and compared with every
- * entry in constant time (equal-length digests, no early exit), so neither the time taken nor the length of
- * the secret tells anything about which key, if any, came close.
+ * The API keys: the configured ones (`--api-keys`, e.g. a bootstrap admin key), held as SHA-256 digests only,
+ * then the managed ones (the access module) when there are. A presented key is hashed and compared with
+ * every configured entry in constant time (equal-length digests, no early exit), so neither the time taken
+ * nor the length of the secret tells anything about which key, if any, came close. Managed keys are looked
+ * up by their SHA-256 (see ApiKeyAuthenticator), which leaks nothing about stored keys either.
  */
 export class ApiKeyRing {
   readonly #entries: { digest: Buffer; principal: Principal }[];
+  readonly #managed: ManagedApiKeys | undefined;
 
-  constructor(keys: readonly ApiKey[]) {
+  constructor(keys: readonly ApiKey[], managed?: ManagedApiKeys) {
     this.#entries = keys.map((k) => ({
       digest: sha256(k.secret),
       principal: { id: `${API_KEY_PRINCIPAL}${k.id}`, role: k.role },
     }));
+    this.#managed = managed;
   }
 
-  /** Who the key names; fails closed: an unknown key (or none configured) is a 401. */
-  verify(presented: string): Principal {
+  /**
+   * Who the key names; fails closed: an unknown key (or none configured) is a 401. A managed key whose answer
+   * needs the database throws ApiKeyLookupPending; its own rate limit goes to `req.apiKeyRateLimit`.
+   */
+  verify(presented: string, req?: IncomingMessage): Principal {
     const digest = sha256(presented);
     let found: Principal | undefined;
     for (const entry of this.#entries) {
       if (timingSafeEqual(entry.digest, digest)) found = entry.principal;
     }
-    if (!found) {
-      throw new HttpProblem(401, 'INVALID_API_KEY', 'the API key was refused', {
-        headers: { 'WWW-Authenticate': 'ApiKey realm="hexashop"' },
-      });
-    }
-    return found;
+    if (found) return found;
+    if (!this.#managed) throw apiKeyRefused();
+    const answer = this.#managed(presented);
+    if (answer instanceof Promise) throw new ApiKeyLookupPending(answer.then((grant) => accept(grant, req)));
+    return accept(answer, req);
   }
 }
 
+const apiKeyRefused = () =>
+  new HttpProblem(401, 'INVALID_API_KEY', 'the API key was refused', {
+    headers: { 'WWW-Authenticate': 'ApiKey realm="hexashop"' },
+  });
+
+function accept(grant: ApiKeyGrant | null, req: IncomingMessage | undefined): Principal {
+  if (!grant) throw apiKeyRefused();
+  if (req && grant.rateLimitPerMinute !== null) req.apiKeyRateLimit = grant.rateLimitPerMinute;
+  return { id: `${API_KEY_PRINCIPAL}${grant.id}`, role: grant.role };
+}
+
 const NO_API_KEYS = new ApiKeyRing([]);
+
+/**
+ * Thrown by `principalOf` for a bearer token whose `kid` is not known yet while the JWKS URL may be fetched
+ * again: ask once more after `refresh` (a key published for a rotation is then known), else refuse.
+ */
+export class KeyRefreshPending extends Error {
+  readonly refresh: Promise<void>;
+  constructor(refresh: Promise<void>) {
+    super('the signing key is being looked up');
+    this.name = 'KeyRefreshPending';
+    this.refresh = refresh;
+  }
+}
 
 /**
  * Who the request's credentials name (undefined without any): a bearer token (`Authorization`) or an API
@@ -79,6 +147,7 @@ export function principalOf(
   req: IncomingMessage,
   settings: JwtSettings,
   apiKeys: ApiKeyRing = NO_API_KEYS,
+  scope: TokenScope = 'public',
 ): Principal | undefined {
   const header = req.headers.authorization;
   const apiKey = req.headers['x-api-key'];
@@ -86,13 +155,14 @@ export function principalOf(
   if ((header !== undefined && apiKey !== undefined) || credentialHeaders(req) > 1) {
     throw new HttpProblem(400, 'AMBIGUOUS_CREDENTIALS', 'send one Authorization or one X-API-Key header, not more');
   }
-  if (apiKey !== undefined) return apiKeys.verify(Array.isArray(apiKey) ? apiKey.join(', ') : apiKey);
+  if (apiKey !== undefined) return apiKeys.verify(Array.isArray(apiKey) ? apiKey.join(', ') : apiKey, req);
   if (header === undefined) return undefined;
   const match = /^Bearer +([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(header);
   if (!match) throw unauthorized('invalid_request', 'Authorization must be "Bearer <JWT>"');
   try {
-    return verifyToken(settings, match[1]!);
+    return verifyToken(settings, match[1]!, scope);
   } catch (error) {
+    if (error instanceof UnknownKey && error.refresh) throw new KeyRefreshPending(error.refresh);
     if (error instanceof TokenRefused) throw unauthorized('invalid_token', error.message);
     throw error;
   }

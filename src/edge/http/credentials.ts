@@ -1,5 +1,14 @@
 import type { Step } from '../pipeline.ts';
-import { type ApiKeyRing, type JwtSettings, principalOf, unauthorized } from './auth.ts';
+import type { IncomingMessage } from 'node:http';
+import {
+  ApiKeyLookupPending,
+  type ApiKeyRing,
+  type JwtSettings,
+  KeyRefreshPending,
+  principalOf,
+  type TokenScope,
+  unauthorized,
+} from './auth.ts';
 
 declare module 'node:http' {
   interface IncomingMessage {
@@ -13,14 +22,31 @@ declare module 'node:http' {
  * credentials do not stop the request here: the refusal waits for `credentialsVerdict`, so the rate limits
  * in between key the request on its IP address and a client guessing tokens or keys spends its budget.
  */
-export function readCredentials(jwt: JwtSettings, apiKeys: ApiKeyRing): Step {
-  return (req, _res, next) => {
+export function readCredentials(jwt: JwtSettings, apiKeys: ApiKeyRing, scope: TokenScope = 'public'): Step {
+  const read = (req: IncomingMessage, retried: boolean): Promise<unknown> | undefined => {
     try {
-      req.principal = principalOf(req, jwt, apiKeys);
+      req.principal = principalOf(req, jwt, apiKeys, scope);
     } catch (refusal) {
-      req.credentialsRefused = refusal;
+      // A managed API key the authenticator must look up (its cache had no answer): settled, never re-read.
+      if (refusal instanceof ApiKeyLookupPending) {
+        return refusal.lookup.then(
+          (principal) => void (req.principal = principal),
+          (error: unknown) => void (req.credentialsRefused = error),
+        );
+      }
+      if (refusal instanceof KeyRefreshPending && !retried) return refusal.refresh.then(() => read(req, true));
+      req.credentialsRefused =
+        refusal instanceof KeyRefreshPending
+          ? unauthorized('invalid_token', 'the token names an unknown key')
+          : refusal;
     }
-    next();
+    return undefined;
+  };
+  return (req, _res, next) => {
+    // A token naming a key not known yet waits for one fetch of the JWKS URL (rare: a key rotation), then is read again.
+    const pending = read(req, false);
+    if (pending) void pending.then(() => next());
+    else next();
   };
 }
 

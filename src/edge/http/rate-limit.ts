@@ -82,7 +82,7 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
     return new RedisSyncedStore({ redis: options.redis, prefix, logger: options.logger, retryMs: options.retryMs });
   };
   const addressOf = clientAddress(options.trustProxyHops ?? 0);
-  const limiter = (kind: 'read' | 'write', limit: number, store: Store) =>
+  const limiter = (kind: 'read' | 'write', limit: number | ((req: IncomingMessage) => number), store: Store) =>
     rateLimit({
       windowMs,
       limit,
@@ -97,7 +97,8 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
         rateLimitHeaders(req, res, kind, windowMs);
         const retryAfter = secondsToReset(req, windowMs);
         res.setHeader('Retry-After', String(retryAfter));
-        const detail = `more than ${limit} ${kind} requests per ${windowMs / 1000} s; retry after ${retryAfter} s`;
+        const quota = infoOf(req)?.limit ?? (typeof limit === 'number' ? limit : limit(req));
+        const detail = `more than ${quota} ${kind} requests per ${windowMs / 1000} s; retry after ${retryAfter} s`;
         sendProblem(res, 429, 'RATE_LIMITED', detail);
       },
       // The forged-header checks are what `trust proxy` is for; the library's own would only log noise.
@@ -109,14 +110,22 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
           options.logger.error(message ?? 'rate limiter', { code: 'RATE_LIMITER_ERROR', error: String(error) }),
       },
     });
-  const stores = [storeFor('read'), storeFor('write')] as const;
+  const stores = [storeFor('read'), storeFor('write'), storeFor('key-read'), storeFor('key-write')] as const;
   const reads = limiter('read', options.read, stores[0]);
   const writes = limiter('write', options.write, stores[1]);
+  // A managed API key with a rate limit of its own (req.apiKeyRateLimit) counts in separate budgets whose limit
+  // is the key's: a limit that is a function costs RedisSyncedStore a Redis round trip per request, which only
+  // these keys pay, not every client.
+  const ownLimit = (fallback: number) => (req: IncomingMessage) => req.apiKeyRateLimit ?? fallback;
+  const keyReads = limiter('read', ownLimit(options.read), stores[2]);
+  const keyWrites = limiter('write', ownLimit(options.write), stores[3]);
   // express-rate-limit's middleware is typed for Express, but with our key generator and handler it only
   // touches Node's own request and response API, so it runs as an edge step before any dispatcher.
   const guard: Step = (req, res, next) => {
     const kind = READS.has(req.method!) ? 'read' : 'write';
-    void (kind === 'read' ? reads : writes)(req as Request, res as Response, (error?: unknown) => {
+    const own = req.apiKeyRateLimit !== undefined;
+    const limit = kind === 'read' ? (own ? keyReads : reads) : own ? keyWrites : writes;
+    void limit(req as Request, res as Response, (error?: unknown) => {
       if (error === undefined) rateLimitHeaders(req, res, kind, windowMs);
       next(error);
     });

@@ -14,6 +14,8 @@ export interface MysqlSetupOptions {
   /** mysql://user:password@host:port/schema — the schema and the user the product role connects with. */
   productDbUrl: string;
   orderDbUrl: string;
+  /** access_db (the gateway's API keys); optional so callers that provision only the two services still work. */
+  accessDbUrl?: string | undefined;
   logger: Logger;
   /**
    * Hosts each user is created for. '%' covers TCP from anywhere, 127.0.0.1 included; 'localhost' is
@@ -53,9 +55,16 @@ export async function setupMysql(options: MysqlSetupOptions): Promise<MysqlSetup
   if (bad !== undefined || hosts.length === 0) throw new Error(`mysql setup: invalid host list`);
   const adminUser = decodeUrlPart(new URL(options.adminUrl).username, 'admin');
   const accounts = [account('product', options.productDbUrl), account('order', options.orderDbUrl)];
+  if (options.accessDbUrl !== undefined) accounts.push(account('access', options.accessDbUrl));
   const [product, order] = accounts as [ModuleAccount, ModuleAccount];
   if (product.schema === order.schema) throw new Error('mysql setup: product and order need separate schemas');
   if (product.user === order.user) throw new Error('mysql setup: product and order need separate users');
+  for (const [i, a] of accounts.entries()) {
+    for (const b of accounts.slice(0, i)) {
+      if (a.schema === b.schema) throw new Error(`mysql setup: ${b.module} and ${a.module} need separate schemas`);
+      if (a.user === b.user) throw new Error(`mysql setup: ${b.module} and ${a.module} need separate users`);
+    }
+  }
   for (const a of accounts) {
     // Altering the admin's own password or narrowing its grants would lock the operator out.
     if (a.user === adminUser) throw new Error(`mysql setup: the ${a.module} user must not be the admin user`);

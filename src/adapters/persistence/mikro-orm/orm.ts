@@ -5,6 +5,7 @@ import { type Migration, Migrator } from '@mikro-orm/migrations';
 import type { Logger } from '../../../shared/logger.port.ts';
 import { databaseUnavailable } from './database-unavailable.ts';
 import { sqlDatabaseOf } from './shared/sql.ts';
+import { checkSqliteFile, explainSqliteOpenFailure, sqliteEncryptionOptions } from './sqlite-encryption.ts';
 
 export type Storage = 'sqlite' | 'mysql';
 
@@ -25,7 +26,9 @@ export interface DatabaseOptions {
   /** Most connections the pool opens (mysql). */
   poolSize?: number;
   /** Explicit TLS for mysql; merged over what the URL asks for. */
-  tls?: MysqlTlsOptions;
+  tls?: MysqlTlsOptions | undefined;
+  /** SQLite: encrypt the file and its WAL with this key (see sqlite-encryption.ts); unset: plaintext. */
+  encryptionKey?: string | undefined;
   logger: Logger;
 }
 
@@ -45,17 +48,30 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
     logger: (message) => options.logger.debug(message),
     discovery: { warnWhenNoEntities: false },
   };
-  if (options.storage === 'sqlite') {
-    const { MikroORM: LibSqlOrm } = await import('@mikro-orm/libsql');
-    const orm = await LibSqlOrm.init({ ...common, dbName: options.location });
+  if (options.storage === 'sqlite') return openSqlite(common, options);
+  return openMysql({ ...common, ...mysqlConnection(options.location, options.tls), poolSize: options.poolSize });
+}
+
+async function openSqlite(common: Partial<Options>, options: DatabaseOptions): Promise<MikroORM> {
+  const { location: path, encryptionKey: key } = options;
+  const encrypted = key !== undefined && key !== '';
+  checkSqliteFile(path, encrypted);
+  const { MikroORM: LibSqlOrm } = await import('@mikro-orm/libsql');
+  // driverOptions reach libsql's `new Database(path, driverOptions)` (@mikro-orm/libsql 7.2).
+  const driverOptions = encrypted ? sqliteEncryptionOptions(key) : {};
+  const orm = await LibSqlOrm.init({ ...common, dbName: path, driverOptions });
+  try {
     // WAL lets readers proceed while the one writer commits; busy_timeout rides out a second process.
+    // The first statement reads the file: a wrong key fails here, before anything is written.
     await orm.em.getConnection().execute('pragma journal_mode = wal');
     await orm.em.getConnection().execute('pragma busy_timeout = 5000');
     await orm.em.getConnection().execute('pragma foreign_keys = on');
     await orm.em.getConnection().execute('pragma synchronous = normal');
-    return orm as unknown as MikroORM;
+  } catch (error) {
+    await orm.close().catch(() => {});
+    throw explainSqliteOpenFailure(error, path, encrypted);
   }
-  return openMysql({ ...common, ...mysqlConnection(options.location, options.tls), poolSize: options.poolSize });
+  return orm as unknown as MikroORM;
 }
 
 /**
