@@ -33,7 +33,7 @@ const KEY_SECRET = { admin: `fz-admin-${randomUUID()}`, customer: `fz-cust-${ran
 describe('OWASP API Top 10: schema-driven fuzzing of every operation', function () {
   this.timeout(600_000);
   let platform: TestPlatform;
-  const ids = { product: [] as string[], order: [] as string[], etag: [] as string[] };
+  const ids = { product: [] as string[], order: [] as string[], apiKey: [] as string[] };
   const counts = new Map<string, Record<string, number>>();
   let headers: Record<Credential, Record<string, string>>;
 
@@ -64,6 +64,14 @@ describe('OWASP API Top 10: schema-driven fuzzing of every operation', function 
       const placed = await placeOrder(platform, t.customer(who), [{ productId: ids.product[0]!, quantity: 1 }]);
       ids.order.push(placed.body.id as string);
     }
+    for (const role of ['customer', 'admin']) {
+      const key = await fetch(`${platform.url}/api/v1/api-keys`, {
+        method: 'POST',
+        headers: { ...headers.admin, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `fuzz ${role}`, role }),
+      });
+      ids.apiKey.push(((await key.json()) as { id: string }).id);
+    }
     await drainOutboxes(platform);
   });
   after(async () => {
@@ -79,6 +87,7 @@ describe('OWASP API Top 10: schema-driven fuzzing of every operation', function 
   const pathId = fc.oneof(
     { weight: 3, arbitrary: productIds },
     { weight: 3, arbitrary: fc.constantFrom(0, 1).map((i) => ids.order[i]!) },
+    { weight: 2, arbitrary: fc.constantFrom(0, 1).map((i) => ids.apiKey[i]!) },
     { weight: 1, arbitrary: fc.uuid() },
     { weight: 2, arbitrary: hostile.map((v) => String(typeof v === 'string' ? v : JSON.stringify(v))) },
   );
@@ -106,8 +115,9 @@ describe('OWASP API Top 10: schema-driven fuzzing of every operation', function 
     counts.set(key, c);
   }
 
-  // Deletions last: the other operations keep finding the products they are given.
-  const operations = apiOperations().sort((a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'));
+  // Deletions and revocations last: the other operations keep finding the products and keys they are given.
+  const destructive = (op: Operation) => op.method === 'DELETE' || op.path.endsWith('/revoke');
+  const operations = apiOperations().sort((a, b) => Number(destructive(a)) - Number(destructive(b)));
   for (const op of operations) {
     it(`${op.method} ${op.path}: ${RUNS} requests, no 5xx, refusals change nothing, no access beyond its security`, async () => {
       await fc.assert(
