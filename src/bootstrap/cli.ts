@@ -6,7 +6,7 @@ import { signToken } from '../edge/http/auth.ts';
 import { setupMysql } from '../adapters/persistence/mikro-orm/mysql-setup.ts';
 import { migrate } from '../adapters/persistence/mikro-orm/orm.ts';
 import type { Config } from './config.schema.ts';
-import { ConfigError, loadConfig, redact } from './config.ts';
+import { ConfigError, loadConfig, redact, secretOption } from './config.ts';
 import { ensureKafkaTopics, mysqlTls, openModuleDatabase } from './infrastructure.ts';
 import { ROLE_TABLE } from './role-table.ts';
 import { createLogger } from '../adapters/logging/winston-logger.ts';
@@ -68,18 +68,22 @@ withSettings(program.command('migrate').description("bring the role's databases 
   },
 );
 
+const ADMIN_URL = { flag: '--admin-url', env: 'HEXASHOP_DB_ADMIN_URL' };
 const dbCommand = program.command('db').description('MySQL schemas and users');
 withSettings(dbCommand.command('setup'), ['role'])
   .description(
     'create product_db, order_db and access_db and a user for each, granted only its own schema (idempotent)',
   )
   .option('--admin-url <url>', 'a MySQL URL with rights to create schemas and users [env HEXASHOP_DB_ADMIN_URL]')
+  .option('--admin-url-file <path>', 'a file holding --admin-url [env HEXASHOP_DB_ADMIN_URL_FILE]')
   .action(async (_opts, command: Command) => {
     const {
-      adminUrl = process.env.HEXASHOP_DB_ADMIN_URL,
+      adminUrl: givenUrl = process.env.HEXASHOP_DB_ADMIN_URL,
+      adminUrlFile = process.env.HEXASHOP_DB_ADMIN_URL_FILE,
       config: file,
       ...flags
-    } = command.opts<{ adminUrl?: string; config?: string }>();
+    } = command.opts<{ adminUrl?: string; adminUrlFile?: string; config?: string }>();
+    const adminUrl = secretOption(ADMIN_URL, givenUrl, adminUrlFile);
     if (!adminUrl) throw new ConfigError(['invalid setting --admin-url (HEXASHOP_DB_ADMIN_URL): required']);
     const config = loadConfig({ flags, file });
     const logger = createLogger(config.logLevel, 'setup');

@@ -86,6 +86,24 @@ function readSecretFile(path: unknown): string | { problem: string } {
 
 const nameOf = (spec: { flag: string; env: string }) => `${spec.flag} (${spec.env})`;
 
+/**
+ * A secret a command takes outside the settings (e.g. `db setup`'s admin URL), by the same rules: the value
+ * or a file holding it, never both; problems name the option and the path, never the content.
+ */
+export function secretOption(
+  name: { flag: string; env: string },
+  value: string | undefined,
+  file: string | undefined,
+): string | undefined {
+  if (value !== undefined && file !== undefined) {
+    throw new ConfigError([`invalid setting ${nameOf(name)}: set both it and ${name.flag}-file: choose one`]);
+  }
+  if (file === undefined) return value;
+  const read = readSecretFile(file);
+  if (typeof read === 'string') return read;
+  throw new ConfigError([`invalid setting ${name.flag}-file (${name.env}_FILE): ${read.problem}`]);
+}
+
 export function validate(raw: Record<string, unknown>): Config {
   const parsed = ConfigSchema.safeParse(raw);
   if (parsed.success) return parsed.data;

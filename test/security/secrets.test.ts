@@ -175,6 +175,21 @@ describe('security: secrets stay secret', function () {
       expect(acrossLayers.stderr).to.include('set both HEXASHOP_JWT_SECRET and --jwt-secret-file: choose one');
     });
 
+    it('db setup takes its admin URL from a file too, never both, and never prints it', async () => {
+      const adminUrl = mysqlUrl(SECRETS.productDbPassword, 'mysql', closedPort);
+      const both = await run(
+        ['db', 'setup', '--admin-url-file', secretFile('admin', adminUrl)],
+        cleanEnv({ HEXASHOP_DB_ADMIN_URL: adminUrl }),
+      );
+      expect(both.code).to.equal(2);
+      expect(both.stderr).to.include('--admin-url (HEXASHOP_DB_ADMIN_URL): set both');
+      // From the file alone it is used: the server it names is down, and the error says so without the password.
+      const fromFile = await run(['db', 'setup', '--admin-url-file', secretFile('admin', adminUrl)], cleanEnv({}));
+      expect(fromFile.code).to.not.equal(0);
+      expect(fromFile.stderr).to.match(new RegExp(`${closedPort}|ECONNREFUSED|refused`));
+      expect(leaked(both.stdout + both.stderr + fromFile.stdout + fromFile.stderr)).to.deep.equal([]);
+    });
+
     it('start --help lists the file variant of every secret', async () => {
       const help = await run(['start', '--help'], cleanEnv());
       for (const flag of ['--jwt-secret-file', '--product-db-url-file', '--redis-url-file', '--api-keys-file']) {
