@@ -41,6 +41,8 @@ describe('encryption at rest and TLS: MariaDB (scripts/services.sh up-encrypted)
   const tls = () => ({ ca: readFileSync(CA_FILE, 'utf8'), rejectUnauthorized: true });
   let admin: MysqlSession;
   let startMs = 0;
+  /** Whether this suite started the server (then it stops it: a later run, from any checkout, finds 3307 free). */
+  let startedHere = false;
 
   before(async function () {
     this.timeout(180_000);
@@ -50,6 +52,7 @@ describe('encryption at rest and TLS: MariaDB (scripts/services.sh up-encrypted)
         timeout: 150_000,
       });
       console.log(`      [${stdout.trim()}]`);
+      startedHere = stdout.includes('mariadb-encrypted: started');
     } catch (error) {
       const e = error as { stderr?: string; message: string };
       throw new Error(`scripts/services.sh up-encrypted failed: ${e.stderr?.trim() || e.message}`);
@@ -59,12 +62,17 @@ describe('encryption at rest and TLS: MariaDB (scripts/services.sh up-encrypted)
     await setupMysql({ adminUrl: ADMIN_URL, productDbUrl, orderDbUrl, tls: tls(), logger: recordingLogger() });
   });
 
-  after(async () => {
-    if (!admin) return;
-    for (const schema of [productSchema, orderSchema]) await admin.execute(`drop database if exists \`${schema}\``);
-    for (const user of Object.values(accounts))
-      for (const host of ['%', 'localhost']) await admin.execute('drop user if exists ?@?', [user, host]);
-    await admin.close();
+  after(async function () {
+    this.timeout(120_000);
+    if (admin) {
+      for (const schema of [productSchema, orderSchema]) await admin.execute(`drop database if exists \`${schema}\``);
+      for (const user of Object.values(accounts))
+        for (const host of ['%', 'localhost']) await admin.execute('drop user if exists ?@?', [user, host]);
+      await admin.close();
+    }
+    if (startedHere) {
+      await promisify(execFile)('bash', [join(ROOT, 'scripts/services.sh'), 'down-encrypted'], { timeout: 90_000 });
+    }
   });
 
   it('the script is idempotent: a second run finds the server running', async () => {
