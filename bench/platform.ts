@@ -31,7 +31,7 @@ export function profileRolesInto(dir: string | undefined): void {
 }
 
 /** `codeDir`: where the code under measurement lives, this checkout or a baseline's worktree (baseline.ts). */
-function spawnRole(codeDir: string, role: string, port: number, env: NodeJS.ProcessEnv): ChildProcess {
+export function spawnRole(codeDir: string, role: string, port: number, env: NodeJS.ProcessEnv): ChildProcess {
   const profile = cpuProfileDir
     ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, `--cpu-prof-name=${role}.${port}.${Date.now()}.cpuprofile`]
     : [];
@@ -63,7 +63,7 @@ export async function untilOk(url: string): Promise<void> {
  * Waits until the role `child` serves `base` is ready. A role that exits first fails at once: another
  * process on its port would otherwise answer the readiness probe in its place.
  */
-async function ready(child: ChildProcess, base: string): Promise<void> {
+export async function ready(child: ChildProcess, base: string): Promise<void> {
   let onExit!: (code: number | null) => void;
   const exited = new Promise<never>((_, reject) => {
     onExit = (code) => reject(new Error(`the role for ${base} exited with status ${code} before it was ready`));
@@ -77,10 +77,10 @@ async function ready(child: ChildProcess, base: string): Promise<void> {
   }
 }
 
-const onLoopback = (port: number) => `http://127.0.0.1:${port}`;
+export const onLoopback = (port: number) => `http://127.0.0.1:${port}`;
 
 /** Fails unless every port is free: the bench's roles take fixed ports, and another bench there would be measured instead. */
-async function portsFree(ports: readonly number[]): Promise<void> {
+export async function portsFree(ports: readonly number[]): Promise<void> {
   const taken: number[] = [];
   for (const port of ports) {
     const free = await new Promise<boolean>((resolve) => {
@@ -93,7 +93,7 @@ async function portsFree(ports: readonly number[]): Promise<void> {
   if (taken.length > 0) throw new Error(`port ${taken.join(', ')} taken (another bench running?): stop it first`);
 }
 
-function stopAll(children: readonly ChildProcess[]): Promise<unknown> {
+export function stopAll(children: readonly ChildProcess[]): Promise<unknown> {
   return Promise.all(
     children.map(
       (c) =>

@@ -6,6 +6,7 @@
  *   npm run bench -- --target split        # gateway + product + order on MySQL, Kafka, Redis
  *   npm run bench -- --target gateway      # GET a product: direct vs through the gateway vs through nginx
  *   npm run bench -- --target floors       # orders and reads next to their floors (bench/floors/floors.ts)
+ *   npm run bench -- --target reads        # GET a product: cache tiers, read replica, primary, floor (reads.ts)
  *   npm run bench -- --duration 20 --connections 32
  *   npm run bench -- --scenarios sync --baseline HEAD~3 --rounds 3
  *                                          # before and after in one run: the baseline revision's code and
@@ -18,6 +19,7 @@ import { checkoutBaseline } from './baseline.ts';
 import { benchFloors } from './floors/floors.ts';
 import { benchGateway } from './gateway.ts';
 import { benchMix } from './mix.ts';
+import { benchReads } from './reads.ts';
 import { load, type LoadFigure } from './load.ts';
 import { profileRolesInto, startMonolithProcess, startSplitProcesses } from './platform.ts';
 
@@ -145,4 +147,5 @@ else if (values.target === 'mix')
     thinkMs: Number(values['think-ms']),
   });
 else if (values.target === 'floors') await benchFloors({ duration, connections, scenarios: chosen });
+else if (values.target === 'reads') await benchReads({ duration, connections });
 else await main();

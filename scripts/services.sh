@@ -2,7 +2,7 @@
 # Local backing services for Hexashop: MariaDB (127.0.0.1:3306), Redis (127.0.0.1:6379)
 # and Kafka (127.0.0.1:9092, via scripts/kafka.sh).
 #
-# Usage: scripts/services.sh up [--encrypted]|down|status|up-encrypted|down-encrypted
+# Usage: scripts/services.sh up [--encrypted] [--replica]|down|status|up-encrypted|down-encrypted|up-replica|down-replica
 #
 #   up     starts whatever does not already answer on its port; leaves running ones alone. Then creates
 #          what the split roles need with their default settings: the schemas and users (`hexashop db
@@ -13,6 +13,9 @@
 #   status shows each service and whether this script manages it.
 #   up --encrypted / up-encrypted / down-encrypted: also (or only) a second MariaDB on 127.0.0.1:3307 with
 #          encryption at rest and TLS required (see "MariaDB, encrypted" below and docs/security.md).
+#   up --replica / up-replica / down-replica: also (or only) a MariaDB replication pair, primary on
+#          127.0.0.1:3308 and a GTID replica of it on 127.0.0.1:3309, with the schemas and users of
+#          `hexashop db setup` (see "MariaDB, replication pair" below and docs/architecture.md).
 #
 # Everything binds to loopback only. Services found already running (e.g. a system MariaDB)
 # are used as they are and never stopped by `down`.
@@ -268,9 +271,23 @@ enc_keys() {
   chmod 0600 "$keys/keyfile"
 }
 
+# The user the extra MariaDB instances (encrypted, replication pair) run as when we are root: mysql when it can
+# reach the state dir (the usual case), else root — a checkout under a private directory (e.g. `mktemp -d`,
+# mode 0700) cannot be traversed by mysql, and install-db would fail on "Permission denied".
+extra_mariadb_user() {
+  ((EUID == 0)) || return 0
+  if runuser -u mysql -- test -x "$STATE" 2>/dev/null; then echo mysql; else echo root; fi
+}
+
+# Gives the extra instance's files to mysql when it runs as mysql.
+own_for_mariadb() {
+  if [[ "$(extra_mariadb_user)" == mysql ]]; then chown -R mysql:mysql "$@"; fi
+}
+
 enc_server_args() {
-  local user_args=()
-  ((EUID == 0)) && user_args=(--user=mysql)
+  local user_args=() user
+  user="$(extra_mariadb_user)"
+  if [[ -n "$user" ]]; then user_args=(--user="$user"); fi
   printf '%s\n' --no-defaults "${user_args[@]}" --datadir="$ENC_DIR/data" --socket="$ENC_SOCKET" \
     --pid-file="$ENC_DIR/mariadbd.pid" --log-error="$ENC_DIR/mariadbd.err" --bind-address="$HOST" --port="$ENC_PORT" \
     --plugin-load-add=file_key_management --file-key-management-filename="$ENC_DIR/keys/keyfile" \
@@ -301,13 +318,13 @@ mariadb_encrypted_up() {
     # The bootstrap runs with the same encryption settings, so even the system tablespace starts encrypted.
     rm -rf "$ENC_DIR/data"
     mkdir -p "$ENC_DIR/data"
-    ((EUID == 0)) && chown -R mysql:mysql "$ENC_DIR"
+    own_for_mariadb "$ENC_DIR"
     mariadb-install-db "${args[@]:0:2}" --datadir="$ENC_DIR/data" --auth-root-authentication-method=normal \
       --skip-test-db --skip-name-resolve \
       "${args[@]:2}" >"$ENC_DIR/install.log" 2>&1 ||
       die "mariadb-install-db failed; see $ENC_DIR/install.log"
   fi
-  ((EUID == 0)) && chown -R mysql:mysql "$ENC_DIR/data" "$ENC_DIR/keys" "$ENC_DIR/tls"
+  own_for_mariadb "$ENC_DIR/data" "$ENC_DIR/keys" "$ENC_DIR/tls"
   # The pid file scopes the "already running?" check to this instance, not the shared mariadbd.
   start-stop-daemon --start --background --make-pidfile --pidfile "$ENC_PIDFILE" \
     --exec /usr/sbin/mariadbd -- "${args[@]}" 9>&-
@@ -333,12 +350,147 @@ mariadb_encrypted_down() {
   fi
 }
 
+# ---------------------------------------------------------------- MariaDB, replication pair (opt-in)
+# A primary on 127.0.0.1:3308 and a read replica of it on 127.0.0.1:3309 (`up --replica`, or `up-replica`
+# alone), for trying and testing the product module's read replicas (--product-db-replica-urls). The shared
+# server on 3306 has no binary log and is never restarted, so the pair is two servers of its own. Everything
+# they own lives in .cache/services/mariadb-replication/{primary,replica}/ (git-ignored): data/, the socket,
+# the pid files and the error log. Both start with --no-defaults (no /etc/mysql settings leak in).
+#   primary  server_id=1, log_bin, binlog_format=ROW, log_slave_updates, gtid_strict_mode
+#   replica  server_id=2, read_only (only SUPER, i.e. replication and root, writes), gtid_strict_mode;
+#            CHANGE MASTER TO … master_use_gtid=slave_pos, as user `repl` (REPLICATION SLAVE only)
+# Accounts are created on the primary only, before the replica first connects, so they reach the replica
+# through the binary log like everything else: the replica never writes a transaction of its own.
+# Root has an empty password from 127.0.0.1 like the shared dev server. Idempotent: a running server is
+# left as it is, and the replica is (re)started with START SLAVE, so a test that paused it leaves nothing
+# behind after another `up-replica`.
+REPL_PRIMARY_PORT="${HEXASHOP_REPLICATION_PRIMARY_PORT:-3308}"
+REPL_REPLICA_PORT="${HEXASHOP_REPLICATION_REPLICA_PORT:-3309}"
+REPL_DIR="$STATE/mariadb-replication"
+REPL_USER=repl
+REPL_PASSWORD="${HEXASHOP_REPLICATION_PASSWORD:-repl-dev-only}"
+
+repl_dir() { echo "$REPL_DIR/$1"; }                 # primary | replica
+repl_port() { [[ "$1" == primary ]] && echo "$REPL_PRIMARY_PORT" || echo "$REPL_REPLICA_PORT"; }
+
+# Runs SQL ($2…) as root over instance $1's socket.
+repl_sql() {
+  local which="$1"; shift
+  local bin
+  bin="$(command -v mariadb || command -v mysql)" || die "the mariadb client is missing (apt-get install mariadb-client)"
+  "$bin" --no-defaults -S "$(repl_dir "$which")/mariadbd.sock" -u root --connect-timeout=5 -N -B -e "$*"
+}
+
+repl_alive() {
+  local which="$1" bin out sock
+  sock="$(repl_dir "$which")/mariadbd.sock"
+  bin="$(command -v mariadb-admin || command -v mysqladmin)" || return 127
+  [[ -S "$sock" ]] || return 1
+  out="$("$bin" --no-defaults -S "$sock" -u root --connect-timeout=2 ping 2>&1)" && return 0
+  [[ "$out" =~ (1045|Access\ denied) ]]
+}
+repl_alive_or_dead() { repl_alive "$1" || ! live_pid "$(repl_dir "$1")/start.pid" mariadbd >/dev/null; }
+
+repl_server_args() {
+  local which="$1" dir port user_args=() role_args=() user
+  dir="$(repl_dir "$which")"
+  port="$(repl_port "$which")"
+  user="$(extra_mariadb_user)"
+  if [[ -n "$user" ]]; then user_args=(--user="$user"); fi
+  if [[ "$which" == primary ]]; then
+    role_args=(--server-id=1 --log-bin=binlog --binlog-format=ROW --log-slave-updates=ON)
+  else
+    role_args=(--server-id=2 --read-only=ON --relay-log=relay)
+  fi
+  printf '%s\n' --no-defaults "${user_args[@]}" --datadir="$dir/data" --socket="$dir/mariadbd.sock" \
+    --pid-file="$dir/mariadbd.pid" --log-error="$dir/mariadbd.err" --bind-address="$HOST" --port="$port" \
+    --gtid-strict-mode=ON --skip-name-resolve "${role_args[@]}" \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_bin
+}
+
+repl_server_up() {
+  local which="$1" dir port args=() started=$SECONDS
+  dir="$(repl_dir "$which")"
+  port="$(repl_port "$which")"
+  if repl_alive "$which" >/dev/null 2>&1; then
+    echo "mariadb-$which: already running on $HOST:$port (state in $dir)"
+    return 0
+  fi
+  [[ -x /usr/sbin/mariadbd ]] || die "/usr/sbin/mariadbd not found (apt-get install mariadb-server)"
+  local env_name=HEXASHOP_REPLICATION_PRIMARY_PORT
+  [[ "$which" == replica ]] && env_name=HEXASHOP_REPLICATION_REPLICA_PORT
+  port_open "$port" && die "$HOST:$port is taken by something else; set $env_name"
+  mkdir -p "$dir"
+  mapfile -t args < <(repl_server_args "$which")
+  if [[ ! -d "$dir/data/mysql" ]]; then
+    rm -rf "$dir/data"
+    mkdir -p "$dir/data"
+    own_for_mariadb "$dir"
+    mariadb-install-db "${args[@]:0:2}" --datadir="$dir/data" --auth-root-authentication-method=normal \
+      --skip-test-db --skip-name-resolve >"$dir/install.log" 2>&1 ||
+      die "mariadb-install-db failed for the $which; see $dir/install.log"
+  fi
+  own_for_mariadb "$dir"
+  start-stop-daemon --start --background --make-pidfile --pidfile "$dir/start.pid" \
+    --exec /usr/sbin/mariadbd -- "${args[@]}" 9>&-
+  if ! wait_for 60 repl_alive_or_dead "$which" || ! repl_alive "$which" >/dev/null 2>&1; then
+    tail -n 20 "$dir/mariadbd.err" >&2 || true
+    die "the $which of the replication pair did not start on $HOST:$port; see $dir/mariadbd.err"
+  fi
+  echo "mariadb-$which: started (pid $(<"$dir/start.pid")) on $HOST:$port in $((SECONDS - started))s"
+}
+
+mariadb_replication_up() {
+  local node="$1"
+  repl_server_up primary
+  # Root over TCP from 127.0.0.1 (like the shared server) and the replication account; both replicate.
+  repl_sql primary "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';" \
+    "GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" \
+    "CREATE USER IF NOT EXISTS '$REPL_USER'@'%' IDENTIFIED BY '$REPL_PASSWORD';" \
+    "ALTER USER '$REPL_USER'@'%' IDENTIFIED BY '$REPL_PASSWORD';" \
+    "GRANT REPLICATION SLAVE ON *.* TO '$REPL_USER'@'%';" ||
+    die "could not create the replication account on the primary"
+  repl_server_up replica
+  if [[ -z "$(repl_sql replica "SHOW SLAVE STATUS")" ]]; then
+    repl_sql replica "CHANGE MASTER TO master_host='$HOST', master_port=$REPL_PRIMARY_PORT," \
+      "master_user='$REPL_USER', master_password='$REPL_PASSWORD', master_use_gtid=slave_pos," \
+      "master_connect_retry=1" || die "CHANGE MASTER TO failed on the replica"
+  fi
+  repl_sql replica "START SLAVE" || die "START SLAVE failed on the replica; see $(repl_dir replica)/mariadbd.err"
+  # The schemas and users of the split roles, on the primary (the replica gets them through replication).
+  local out="$STATE/provision"
+  mkdir -p "$out"
+  "$node" "$ROOT/bin/hexashop.js" db setup --admin-url "mysql://root@$HOST:$REPL_PRIMARY_PORT" --log-level warn \
+    >"$out/replication-db.log" 2>&1 || { cat "$out/replication-db.log" >&2; die "db setup on the primary failed"; }
+  sed 's/^/replication schemas: /' "$out/replication-db.log"
+  local gtid
+  gtid="$(repl_sql primary "SELECT @@gtid_binlog_pos")"
+  if [[ -n "$gtid" ]] && [[ "$(repl_sql replica "SELECT MASTER_GTID_WAIT('$gtid', 30)")" != 0 ]]; then
+    repl_sql replica "SHOW SLAVE STATUS\G" | grep -E 'Running|Last_.*Error' >&2 || true
+    die "the replica did not reach the primary's position $gtid within 30s"
+  fi
+  echo "mariadb-replication: primary $HOST:$REPL_PRIMARY_PORT, replica $HOST:$REPL_REPLICA_PORT (GTID $gtid);" \
+    "--product-db-replica-urls mysql://hexashop_product:…@$HOST:$REPL_REPLICA_PORT/product_db"
+}
+
+mariadb_replication_down() {
+  local which pid
+  for which in replica primary; do
+    if pid="$(live_pid "$(repl_dir "$which")/start.pid" mariadbd)"; then
+      stop_pid "mariadb-$which" "$pid" 60
+      echo "mariadb-$which: stopped (pid $pid)"
+    else
+      echo "mariadb-$which: not running"
+    fi
+  done
+}
+
 # ---------------------------------------------------------------- status
 status_line() {
   local name="$1" alive="$2" pidfile="$3" pattern="$4" pid
   if pid="$(live_pid "$pidfile" "$pattern")"; then
     echo "$name: running (pid $pid, started by services.sh)"
-  elif "$alive" >/dev/null 2>&1; then
+  elif $alive >/dev/null 2>&1; then
     echo "$name: running (not started by services.sh)"
   else
     echo "$name: not running"
@@ -366,14 +518,28 @@ flock 9
 case "${1:-}" in
   up)
     node="$(hexashop_node)"; mariadb_up; redis_up; kafka_up; provision_up "$node"
-    if [[ "${2:-}" == --encrypted ]]; then mariadb_encrypted_up; fi ;;
+    for opt in "${@:2}"; do
+      case "$opt" in
+        --encrypted) mariadb_encrypted_up ;;
+        --replica) mariadb_replication_up "$node" ;;
+        *) die "unknown option $opt (up [--encrypted] [--replica])" ;;
+      esac
+    done ;;
   up-encrypted) mariadb_encrypted_up ;;
+  up-replica) mariadb_replication_up "$(hexashop_node)" ;;
   down)
     kafka_down; redis_down; mariadb_down
-    if live_pid "$ENC_PIDFILE" mariadbd >/dev/null; then mariadb_encrypted_down; fi ;;
+    if live_pid "$ENC_PIDFILE" mariadbd >/dev/null; then mariadb_encrypted_down; fi
+    if [[ -d "$REPL_DIR" ]]; then mariadb_replication_down; fi ;;
   down-encrypted) mariadb_encrypted_down ;;
+  down-replica) mariadb_replication_down ;;
   status)
     status
-    if [[ -d "$ENC_DIR" ]]; then status_line mariadb-encrypted enc_alive "$ENC_PIDFILE" mariadbd; fi ;;
-  *) echo "usage: $0 up [--encrypted]|down|status|up-encrypted|down-encrypted" >&2; exit 2 ;;
+    if [[ -d "$ENC_DIR" ]]; then status_line mariadb-encrypted enc_alive "$ENC_PIDFILE" mariadbd; fi
+    if [[ -d "$REPL_DIR" ]]; then
+      status_line mariadb-primary "repl_alive primary" "$(repl_dir primary)/start.pid" mariadbd
+      status_line mariadb-replica "repl_alive replica" "$(repl_dir replica)/start.pid" mariadbd
+    fi ;;
+  *) echo "usage: $0 up [--encrypted] [--replica]|down|status|up-encrypted|down-encrypted|up-replica|down-replica" >&2
+     exit 2 ;;
 esac

@@ -7,6 +7,7 @@ import { setupMysql } from '../adapters/persistence/mikro-orm/mysql-setup.ts';
 import { migrate } from '../adapters/persistence/mikro-orm/orm.ts';
 import type { Config } from './config.schema.ts';
 import { ConfigError, loadConfig, redact, secretOption } from './config.ts';
+import { type DeadLetterQueue, formatLetter, formatTable, openDeadLetterQueue } from './dlq.ts';
 import { ensureKafkaTopics, mysqlTls, openModuleDatabase } from './infrastructure.ts';
 import { ROLE_TABLE } from './role-table.ts';
 import { createLogger } from '../adapters/logging/winston-logger.ts';
@@ -42,8 +43,14 @@ withSettings(program.command('start').description('run a role: monolith | gatewa
     const logger = createLogger(config.logLevel, config.role);
     const running = await startRole(config, logger);
     const shutdown = async (signal: string) => {
-      logger.info('shutting down', { signal });
+      logger.info('shutting down', { signal, drainTimeoutMs: config.shutdownTimeoutMs });
+      // The HTTP drain is bounded by --shutdown-timeout-ms; this bounds the phases after it, should one hang.
+      setTimeout(() => {
+        logger.error('shutdown took too long; exiting', { code: 'SHUTDOWN_TIMEOUT' });
+        process.exit(1);
+      }, config.shutdownTimeoutMs + 15_000).unref();
       await running.stop();
+      logger.info('stopped', { signal });
       process.exit(0);
     };
     process.once('SIGINT', () => void shutdown('SIGINT'));
@@ -109,6 +116,108 @@ withSettings(kafkaCommand.command('topics'), ['role'])
     for (const error of report.errors) console.error(error);
     if (report.errors.length > 0) process.exitCode = 1;
   });
+
+const dlqCommand = program
+  .command('dlq')
+  .description(
+    "dead letters of the configured bus: the owning module's dead_letters table in process, <topic>.dlq on Kafka",
+  );
+const STATES = ['parked', 'replayed', 'discarded'] as const;
+const parseLimit = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+};
+interface DlqOptions {
+  topic?: string;
+  group?: string;
+  state?: (typeof STATES)[number];
+  limit?: number;
+  all?: boolean;
+  json?: boolean;
+  config?: string;
+}
+
+/** Opens the configured role's dead letters, runs `work`, closes them; the command's own options are not settings. */
+async function withDlq(command: Command, work: (dlq: DeadLetterQueue, opts: DlqOptions) => Promise<void>) {
+  const { topic, group, state, limit, all, json, config: file, ...flags } = command.opts<DlqOptions>();
+  const config = loadConfig({ flags, file });
+  const dlq = await openDeadLetterQueue(config, createLogger(config.logLevel, 'dlq'));
+  try {
+    await work(dlq, { topic, group, state, limit, all, json });
+  } finally {
+    await dlq.close();
+  }
+}
+const filterOptions = (command: Command) =>
+  command
+    .option('--topic <topic>', 'only letters of this topic (product-events | order-events)')
+    .option('--group <group>', 'only letters this consumer group parked');
+const print = (json: boolean | undefined, value: unknown, text: string) =>
+  console.log(json ? JSON.stringify(value, null, 2) : text);
+
+filterOptions(withSettings(dlqCommand.command('list').description('list dead letters, oldest first')))
+  .addOption(new Option('--state <state>', 'only letters in this state').choices(STATES))
+  .option('--limit <n>', 'at most n letters', parseLimit)
+  .option('--json', 'print JSON')
+  .action((_opts, command: Command) =>
+    withDlq(command, async (dlq, { topic, group, state, limit, json }) => {
+      const letters = await dlq.list({ topic, group, state, limit });
+      print(json, letters, formatTable(letters));
+    }),
+  );
+
+withSettings(dlqCommand.command('show').description('one dead letter: why it was parked, and its event'))
+  .argument('<id>', 'the letter id, as `dlq list` shows it')
+  .option('--json', 'print JSON')
+  .action((id: string, _opts, command: Command) =>
+    withDlq(command, async (dlq, { json }) => {
+      const letter = await dlq.get(id);
+      if (!letter) throw new Error(`no dead letter ${id}`);
+      print(json, letter, formatLetter(letter));
+    }),
+  );
+
+filterOptions(
+  withSettings(
+    dlqCommand
+      .command('replay')
+      .description(
+        'hand parked letters back to their consumer group (idempotent consumers: a handled event changes nothing), ' +
+          'and mark them replayed; a letter already replayed or discarded is left alone',
+      ),
+  ),
+)
+  .argument('[id]', 'the letter id')
+  .option('--all', 'every parked letter (narrowed by --topic / --group)')
+  .option('--json', 'print JSON')
+  .action((id: string | undefined, _opts, command: Command) =>
+    withDlq(command, async (dlq, { topic, group, all, json }) => {
+      if ((id === undefined) === !all) throw new InvalidArgumentError('give a letter id or --all');
+      const ids = id !== undefined ? [id] : (await dlq.list({ topic, group, state: 'parked' })).map((l) => l.id);
+      const results = [];
+      for (const each of ids) results.push({ id: each, outcome: await dlq.replay(each) });
+      print(
+        json,
+        results,
+        results.length === 0 ? 'nothing to replay' : results.map((r) => `${r.id} ${r.outcome}`).join('\n'),
+      );
+      if (results.some((r) => r.outcome === 'not-found')) process.exitCode = 1;
+    }),
+  );
+
+withSettings(
+  dlqCommand.command('discard').description('mark a parked letter discarded (kept for audit, never replayed)'),
+)
+  .argument('<id>', 'the letter id')
+  .option('--json', 'print JSON')
+  .action((id: string, _opts, command: Command) =>
+    withDlq(command, async (dlq, { json }) => {
+      const outcome = await dlq.discard(id);
+      print(json, { id, outcome }, `${id} ${outcome}`);
+      if (outcome === 'not-found') process.exitCode = 1;
+    }),
+  );
 
 const parseTtl = (value: string): number => {
   const match = /^(\d+)(s|m|h|d)?$/.exec(value);

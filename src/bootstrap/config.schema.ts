@@ -64,6 +64,17 @@ export const ConfigSchema = z
     productDbUrl: mysqlUrl,
     orderDbUrl: mysqlUrl,
     accessDbUrl: mysqlUrl,
+    // Read replicas of product_db: get, list and search read there unless a read must see a write (README).
+    productDbReplicaUrls: z
+      .string()
+      .transform((s) =>
+        s
+          .split(',')
+          .map((u) => u.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(mysqlUrl))
+      .optional(),
     dbPoolSize: z.coerce.number().int().min(1).max(200),
     // The message never echoes the value: it is a secret.
     sqliteEncryptionKey: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -87,6 +98,8 @@ export const ConfigSchema = z
     rateLimitRead: z.coerce.number().int().min(1),
     rateLimitWrite: z.coerce.number().int().min(1),
     redisKeyPrefix: z.string().regex(/^[\w.:-]{0,64}$/, 'letters, digits, ".", ":", "_" or "-"'),
+    cacheLocalTtlMs: z.coerce.number().int().min(1).max(60_000),
+    cacheLocalMaxEntries: z.coerce.number().int().min(1).max(10_000_000),
     trustProxyHops: z.coerce.number().int().min(0).max(10),
     apiKeys: apiKeyList.optional(),
     tlsCertFile: readableFile.optional(),
@@ -109,6 +122,7 @@ export const ConfigSchema = z
       .int()
       .min(1024)
       .max(1024 * 1024),
+    shutdownTimeoutMs: z.coerce.number().int().min(0).max(120_000),
     logLevel: z.enum(['error', 'warn', 'info', 'http', 'debug']),
     otlpEndpoint: z.url({ protocol: /^https?$/ }).optional(),
     traceSampleRatio: z.coerce.number().min(0).max(1),

@@ -11,12 +11,19 @@ import type { Config } from './config.schema.ts';
 export interface HttpListener {
   /** Where the role answers, `https://…` when TLS is configured. */
   url: string;
-  /** Stops accepting, lets in-flight requests finish, drops idle keep-alive connections. */
+  /**
+   * Stops accepting, waits for every request handler in flight to finish (not only for connections: a
+   * handler whose client has gone still works on) for up to `shutdownTimeoutMs`, drops idle keep-alive
+   * connections as they turn idle, then cuts what is left.
+   */
   close(): Promise<void>;
 }
 
 type AnyServer = Server | HttpsServer;
-type ListenSettings = Pick<Config, 'host' | 'port' | 'tlsCertFile' | 'tlsKeyFile' | 'httpRedirectPort'>;
+type ListenSettings = Pick<Config, 'host' | 'port' | 'tlsCertFile' | 'tlsKeyFile' | 'httpRedirectPort'> & {
+  /** How long close() waits for handlers in flight (default 10 s). */
+  shutdownTimeoutMs?: number;
+};
 
 /**
  * Serves the app over HTTP, or over HTTPS only when a certificate and key are configured. With TLS, plain
@@ -33,9 +40,11 @@ export async function serveHttp(app: RequestListener, settings: ListenSettings, 
       : null;
   // How the edge wants its requests and responses made (with Express's prototypes: see createHttpApp).
   const messages = 'serverOptions' in app ? (app as HttpApp).serverOptions : {};
+  const inFlight = new InFlight();
+  const tracked = inFlight.track(app);
   const server: AnyServer = tls
-    ? createHttpsServer({ ...messages, ...tls, minVersion: 'TLSv1.2' }, app)
-    : createHttpServer(messages, app);
+    ? createHttpsServer({ ...messages, ...tls, minVersion: 'TLSv1.2' }, tracked)
+    : createHttpServer(messages, tracked);
   if (tls) {
     server.on('tlsClientError', (error: Error & { code?: string }) =>
       logger.debug('TLS handshake failed', { code: error.code, error: error.message }),
@@ -53,7 +62,15 @@ export async function serveHttp(app: RequestListener, settings: ListenSettings, 
   return {
     url: `${tls ? 'https' : 'http'}://${host}:${port}`,
     close: async () => {
-      await Promise.all(servers.map(closeServer));
+      const timeoutMs = settings.shutdownTimeoutMs ?? DEFAULT_DRAIN_MS;
+      await Promise.all(servers.map((each) => closeServer(each, each === server ? inFlight : null, timeoutMs)));
+      if (inFlight.count > 0) {
+        logger.warn('requests still in flight when the drain timed out', {
+          code: 'SHUTDOWN_DRAIN_TIMEOUT',
+          requests: inFlight.count,
+          timeoutMs,
+        });
+      }
     },
   };
 }
@@ -90,18 +107,71 @@ function redirectToHttps(tlsPort: number, fallbackHost: string): Express {
   return app;
 }
 
-/** Stops accepting connections, lets in-flight requests finish, then drops idle keep-alive sockets. */
-function closeServer(server: AnyServer): Promise<void> {
-  return new Promise((resolve) => {
-    // A keep-alive connection busy now turns idle once its response is out; close it then, not after the grace.
-    const sweep = setInterval(() => server.closeIdleConnections(), 20);
-    const grace = setTimeout(() => server.closeAllConnections(), 10_000);
-    grace.unref();
-    server.close(() => {
-      clearInterval(sweep);
-      clearTimeout(grace);
-      resolve();
+const DEFAULT_DRAIN_MS = 10_000;
+
+/**
+ * The requests whose handler has not finished: one counts from the moment the server hands it to the app
+ * until the response is ended (`end()` called, whether or not the client is still there to read it). A
+ * response closed before it was ended (the client went away) still counts: its handler may be mid-way
+ * through a use case (a sync order settling), and the databases must not close under it.
+ */
+class InFlight {
+  count = 0;
+  readonly #idle = new Set<() => void>();
+
+  track(app: RequestListener): RequestListener {
+    return (req, res) => {
+      this.count++;
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        this.count--;
+        if (this.count === 0) for (const wake of this.#idle) wake();
+      };
+      const end = res.end;
+      res.end = function (this: typeof res, ...args: Parameters<typeof res.end>) {
+        finish();
+        return end.apply(this, args);
+      } as typeof res.end;
+      app(req, res);
+    };
+  }
+
+  /** Resolves once no handler is in flight, or after `timeoutMs`. */
+  idle(timeoutMs: number): Promise<void> {
+    if (this.count === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#idle.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      this.#idle.add(wake);
     });
-    server.closeIdleConnections();
-  });
+  }
+}
+
+/**
+ * Stops accepting connections, waits for the handlers in flight (bounded), dropping keep-alive sockets as
+ * they turn idle, then cuts whatever connection is left.
+ */
+async function closeServer(server: AnyServer, inFlight: InFlight | null, timeoutMs: number): Promise<void> {
+  const started = Date.now();
+  // A keep-alive connection busy now turns idle once its response is out; close it then, not after the grace.
+  const sweep = setInterval(() => server.closeIdleConnections(), 20);
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  try {
+    await inFlight?.idle(timeoutMs);
+    const left = Math.max(0, timeoutMs - (Date.now() - started));
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (grace = setTimeout(resolve, left)))]);
+    clearTimeout(grace);
+  } finally {
+    clearInterval(sweep);
+  }
+  server.closeAllConnections();
+  await closed;
 }

@@ -7,7 +7,8 @@ import { MemoryCache } from '../adapters/cache/memory/memory-cache.ts';
 import { MeteredCache } from '../adapters/cache/metered-cache.ts';
 import { RedisCache } from '../adapters/cache/redis/redis-cache.ts';
 import { connectRedis } from '../adapters/cache/redis/redis-client.ts';
-import { FileDeadLetterStore } from '../adapters/messaging/in-process/file-dead-letter-store.ts';
+import { TieredCache } from '../adapters/cache/tiered-cache.ts';
+import type { DeadLetterLog } from '../adapters/messaging/in-process/dead-letter-store.ts';
 import { InProcessEventBus } from '../adapters/messaging/in-process/in-process-event-bus.ts';
 import { KafkaEventBus } from '../adapters/messaging/kafka/kafka-event-bus.ts';
 import { ensureTopics } from '../adapters/messaging/kafka/kafka-topics.ts';
@@ -21,6 +22,7 @@ import {
   watchLowStock,
   watchRedis,
   LOW_STOCK_THRESHOLD,
+  replicaMetrics,
 } from '../adapters/metrics/prometheus-reliability-metrics.ts';
 import { NamespacedEventBus } from '../adapters/messaging/namespaced-event-bus.ts';
 import { defaultRelayOptions, OutboxRelay } from '../adapters/messaging/outbox-relay.ts';
@@ -31,7 +33,12 @@ import { migrate, type MysqlTlsOptions, openDatabase } from '../adapters/persist
 import { lowStockCount } from '../adapters/persistence/mikro-orm/product/mikro-orm-product-persistence.ts';
 import { productMigrations } from '../adapters/persistence/mikro-orm/product/product.migrations.ts';
 import { MikroOrmOutboxStore, outboxBacklog } from '../adapters/persistence/mikro-orm/shared/mikro-orm-outbox.ts';
-import { sqlDatabaseOf } from '../adapters/persistence/mikro-orm/shared/sql.ts';
+import {
+  hasReplicas,
+  observeReplicas,
+  replicaLagSeconds,
+  sqlDatabaseOf,
+} from '../adapters/persistence/mikro-orm/shared/sql.ts';
 import type { Cache } from '../shared/cache.port.ts';
 import type { Logger } from '../shared/logger.port.ts';
 import type { EventBus } from '../shared/messaging/event-bus.port.ts';
@@ -63,6 +70,7 @@ export async function openModuleDatabase(config: Config, module: DatabaseName, l
       migrations: spec.migrations(config.storage),
       poolSize: config.dbPoolSize,
       encryptionKey: config.sqliteEncryptionKey,
+      replicas: module === 'product' ? config.productDbReplicaUrls : undefined,
       tls: mysqlTls(config),
       logger,
     });
@@ -98,6 +106,7 @@ export async function moduleStorage(
   });
   watchOutboxBacklog(registry, module, () => outboxBacklog(orm));
   if (module === 'product') watchLowStock(registry, () => lowStockCount(orm, LOW_STOCK_THRESHOLD));
+  if (hasReplicas(orm)) watchReplicas(orm, `${module}_db`, logger, registry);
   lifecycle.onStop('relays', `${module}-relay`, () => relay.stop());
   const ping = async () => {
     try {
@@ -110,11 +119,33 @@ export async function moduleStorage(
   return { orm, relay, ping };
 }
 
+/**
+ * Read replicas are a convenience, never a dependency: readiness checks the primary alone (`ping`), and
+ * a replica that fails leaves its reads to the primary, said once per outage (REPLICA_UNAVAILABLE) and
+ * counted (`replica_reads_total{outcome="replica_down"}`).
+ */
+function watchReplicas(orm: MikroORM, database: string, logger: Logger, registry: Registry): void {
+  const counted = replicaMetrics(registry, database, () => replicaLagSeconds(orm));
+  observeReplicas(orm, {
+    read: counted,
+    down: (replica, error) =>
+      logger.warn('read replica unavailable; its reads go to the primary until it answers again', {
+        code: 'REPLICA_UNAVAILABLE',
+        database,
+        replica,
+        error: error.message,
+      }),
+    up: (replica) => logger.info('read replica serving reads again', { database, replica }),
+  });
+}
+
 export async function createEventBus(
   config: Config,
   logger: Logger,
   lifecycle: Lifecycle,
   registry: Registry,
+  /** Where the in-process bus parks: the owning module's `dead_letters` table (RoutedDeadLetterStore). */
+  deadLetters?: DeadLetterLog,
 ): Promise<EventBus> {
   const onDeadLetter = deadLetterCounter(registry);
   const inner: EventBus =
@@ -128,11 +159,7 @@ export async function createEventBus(
           onDeadLetter,
           instrument: kafkaClientMetrics(registry, config.kafkaNamespace),
         })
-      : new InProcessEventBus(logger, {
-          // One file per role: the roles started from one checkout share the data dir.
-          deadLetters: new FileDeadLetterStore(join(config.dataDir, `dead-letters.${config.role}.jsonl`)),
-          onDeadLetter,
-        });
+      : new InProcessEventBus(logger, { ...(deadLetters ? { deadLetters } : {}), onDeadLetter });
   const bus = config.kafkaNamespace ? new NamespacedEventBus(inner, config.kafkaNamespace) : inner;
   watchConsumerLag(registry, () => bus.lag());
   // Stops fetching, lets handlers in hand finish, commits, leaves the groups, then flushes the producer.
@@ -169,7 +196,24 @@ export async function createRedis(
   return redis;
 }
 
+/**
+ * The process's cache: in process alone without Redis (entries live their full TTL: this instance's writes
+ * and the in-process bus's events are the only changes), else a short-lived in-process tier in front of Redis
+ * (`--cache-local-ttl-ms` bounds how long another instance's change may go unseen here). Each tier's
+ * look-ups are counted under its own `tier` label.
+ */
 export function createCache(config: Config, redis: Redis | null, logger: Logger, registry: Registry): Cache {
-  const cache = redis ? new RedisCache(redis, logger, `${config.redisKeyPrefix}cache:`) : new MemoryCache();
-  return new MeteredCache(cache, cacheLookupCounter(registry));
+  const near = new MeteredCache(
+    new MemoryCache({
+      maxEntries: config.cacheLocalMaxEntries,
+      ...(redis ? { maxTtlMs: config.cacheLocalTtlMs } : {}),
+    }),
+    cacheLookupCounter(registry, 'local'),
+  );
+  if (!redis) return near;
+  const far = new MeteredCache(
+    new RedisCache(redis, logger, `${config.redisKeyPrefix}cache:`),
+    cacheLookupCounter(registry, 'redis'),
+  );
+  return new TieredCache(near, far);
 }

@@ -27,6 +27,11 @@ export class Lifecycle {
     return this.#stopping;
   }
 
+  /** True from the moment stopping starts: readiness answers 503 while HTTP drains. */
+  get stopping(): boolean {
+    return this.#stopping !== undefined;
+  }
+
   async #stopAll(): Promise<void> {
     for (const phase of PHASES) {
       await Promise.all(

@@ -14,7 +14,7 @@ import { ROLE_TABLE } from './role-table.ts';
 import { startTracing } from './tracing.ts';
 import { explainKafkaFailure } from './startup-failure.ts';
 import { BootTokens } from './wiring/boot-tokens.ts';
-import { cacheModule } from './wiring/cache.module.ts';
+import { cacheModule, productCacheModule } from './wiring/cache.module.ts';
 import { httpCatalogModule, inProcessCatalogModule } from './wiring/catalog.module.ts';
 import { edgeModule, gatewayModule, rateLimitsModule } from './wiring/edge.module.ts';
 import { eventBusModule, noEventsModule } from './wiring/messaging.module.ts';
@@ -24,9 +24,12 @@ import { platformModule } from './wiring/platform.module.ts';
 import { storageModule } from './wiring/storage.module.ts';
 import { accessWiring } from './wiring/access.module.ts';
 import { accessModule } from '../modules/access/access.module.ts';
+import type { RoutedDeadLetterStore } from '../adapters/messaging/in-process/routed-dead-letter-store.ts';
+import { importDeadLetterFile } from './dead-letters.ts';
 
 export interface RunningRole {
   config: Config;
+  /** Empty for a role started without HTTP (`serve: false`). */
   url: string;
   container: Container;
   bus: EventBus;
@@ -42,7 +45,12 @@ function roleModules(config: Config): ContainerModule[] {
   if (shape.modules.length > 0) modules.push(eventBusModule);
   else modules.push(noEventsModule);
   if (has('product')) {
-    modules.push(storageModule('product'), productModule, productRoutesModule({ internalApi: !has('order') }));
+    modules.push(
+      storageModule('product'),
+      productCacheModule,
+      productModule,
+      productRoutesModule({ internalApi: !has('order') }),
+    );
   }
   if (has('order')) {
     modules.push(storageModule('order'), orderModule, orderRoutesModule);
@@ -54,12 +62,20 @@ function roleModules(config: Config): ContainerModule[] {
   return modules;
 }
 
+export interface StartOptions {
+  /**
+   * false: databases, bus and subscriptions only, no relays and no HTTP, for a command that works beside a
+   * running role on its data (`hexashop dlq replay`); the running role's relays publish what it writes.
+   */
+  serve?: boolean;
+}
+
 /**
  * Composes and starts one role: its modules loaded into one container, then, in this order, its databases
  * (a role that cannot open them fails before it connects to anything else), its subscriptions and bus, its
  * relays, and HTTP. Returns how to stop it all, in the order the lifecycle keeps.
  */
-export async function startRole(config: Config, logger: Logger): Promise<RunningRole> {
+export async function startRole(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningRole> {
   const lifecycle = new Lifecycle(logger);
   try {
     startTracing(config, lifecycle);
@@ -73,6 +89,11 @@ export async function startRole(config: Config, logger: Logger): Promise<Running
     await bus.start().catch((error: unknown) => {
       throw explainKafkaFailure(error);
     });
+    const deadLetters = await container.getAsync<RoutedDeadLetterStore>(BootTokens.DeadLetters, { optional: true });
+    if (deadLetters?.attached && config.bus === 'in-process') await importDeadLetterFile(config, deadLetters, logger);
+    if (options.serve === false) {
+      return { config, url: '', container, bus, relays: [], stop: () => lifecycle.stop() };
+    }
     const relays = await container.getAllAsync<OutboxRelay>(BootTokens.OutboxRelay, { optional: true });
     for (const relay of relays) relay.start();
     const listener = await serveHttp(await container.getAsync<RequestListener>(BootTokens.HttpApp), config, logger);

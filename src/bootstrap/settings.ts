@@ -40,6 +40,11 @@ export const SETTINGS: SettingSpec[] = [
       secret: true,
     },
   ),
+  setting(
+    'productDbReplicaUrls',
+    'comma-separated MySQL URLs of product_db read replicas: product reads go there (none: the primary only)',
+    { secret: true },
+  ),
   setting('dbPoolSize', 'connections per database pool', { kind: 'number' }),
   setting('sqliteEncryptionKey', 'encrypt the SQLite files with this key (AES-256; none: plaintext)', { secret: true }),
   setting('dbTlsCaFile', 'MySQL: require TLS, verifying the server certificate against this CA (PEM file)'),
@@ -56,6 +61,14 @@ export const SETTINGS: SettingSpec[] = [
   setting('rateLimitRead', 'requests per client per minute for reads', { kind: 'number' }),
   setting('rateLimitWrite', 'requests per client per minute for writes', { kind: 'number' }),
   setting('redisKeyPrefix', 'prefix of every key this process writes to Redis, to share a server'),
+  setting(
+    'cacheLocalTtlMs',
+    'with Redis: how long a product stays in the in-process cache tier (the bound on a stale read elsewhere)',
+    { kind: 'number' },
+  ),
+  setting('cacheLocalMaxEntries', 'products the in-process cache tier keeps at most (least recently used go)', {
+    kind: 'number',
+  }),
   setting('trustProxyHops', 'reverse proxies in front that append X-Forwarded-For (0: use the socket address)', {
     kind: 'number',
   }),
@@ -79,6 +92,11 @@ export const SETTINGS: SettingSpec[] = [
   setting('servicePublicKeysFile', 'JWKS file of the service keys the internal API accepts'),
   setting('jwtAudience', 'expected and issued `aud` claim'),
   setting('bodyLimit', 'largest accepted request body, in bytes', { kind: 'number' }),
+  setting(
+    'shutdownTimeoutMs',
+    'on SIGTERM: how long in-flight requests may take to finish before their connections are cut (keep it below the orchestrator grace, e.g. 30 s)',
+    { kind: 'number' },
+  ),
   setting('logLevel', 'error | warn | info | http (adds a line per request) | debug'),
   setting(
     'otlpEndpoint',

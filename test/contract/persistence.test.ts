@@ -4,6 +4,9 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/core';
 import { expect } from 'chai';
+import { MemoryCache } from '../../src/adapters/cache/memory/memory-cache.ts';
+import { CachedProductPersistence } from '../../src/adapters/cache/product/cached-product-persistence.ts';
+import { TieredCache } from '../../src/adapters/cache/tiered-cache.ts';
 import type { OutboxRecord } from '../../src/adapters/messaging/outbox-relay.ts';
 import { InMemoryOrderPersistence } from '../../src/adapters/persistence/in-memory/in-memory-order-persistence.ts';
 import { InMemoryProductPersistence } from '../../src/adapters/persistence/in-memory/in-memory-product-persistence.ts';
@@ -58,6 +61,26 @@ describeProductPersistenceContract('sqlite (MikroORM)', async () => {
   const db = await sqlite('product');
   return {
     persistence: new MikroOrmProductPersistence(db.orm, () => {}),
+    outboxStore: new MikroOrmOutboxStore(db.orm),
+    dispose: db.dispose,
+  };
+});
+
+// The product cache in front of each store must behave as the store does (one tier, and two tiers).
+describeProductPersistenceContract('in-memory behind the product cache (two tiers)', async () => {
+  const store = new InMemoryProductPersistence();
+  const cache = new TieredCache(new MemoryCache({ maxTtlMs: 1_000 }), new MemoryCache());
+  return {
+    persistence: new CachedProductPersistence(store, cache),
+    outboxStore: new InMemoryOutboxStore(store.transactions),
+    dispose: async () => {},
+  };
+});
+
+describeProductPersistenceContract('sqlite (MikroORM) behind the product cache', async () => {
+  const db = await sqlite('product');
+  return {
+    persistence: new CachedProductPersistence(new MikroOrmProductPersistence(db.orm, () => {}), new MemoryCache()),
     outboxStore: new MikroOrmOutboxStore(db.orm),
     dispose: db.dispose,
   };

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { OutboxStore } from '../../src/adapters/messaging/outbox-relay.ts';
 import type { ProductPersistence } from '../../src/modules/product/application/ports/product-persistence.port.ts';
+import { productDocument } from '../../src/modules/product/application/product-document.ts';
 import { MAX_PRICE_CENTS } from '../../src/modules/product/domain/money.ts';
 import { Product } from '../../src/modules/product/domain/product.ts';
 import type { Reservation } from '../../src/modules/product/domain/reservation.ts';
@@ -60,6 +61,29 @@ export function describeProductPersistenceContract(name: string, make: () => Pro
       expect(found?.toProps()).to.deep.equal(p.toProps());
       expect((await t.persistence.products.findByIds([p.id, newId()])).map((x) => x.id)).to.deep.equal([p.id]);
       expect(await t.persistence.products.findById(newId())).to.equal(null);
+    });
+
+    it("reads a product's document as the API answers it, after every committed change", async () => {
+      const p = product();
+      await insert(p);
+      // The same document, whatever order the store gives the fields in.
+      const documentOf = (x: Product) => JSON.parse(productDocument(x.toProps()).json) as unknown;
+      const read = async () => {
+        const document = await t.persistence.products.findDocument(p.id);
+        return document && { version: document.version, props: JSON.parse(document.json) as unknown };
+      };
+      expect(await read()).to.deep.equal({ version: 1, props: documentOf(p) });
+      // Read twice: a cache in front answers the second one, and must answer it as the store would.
+      expect(await read()).to.deep.equal({ version: 1, props: documentOf(p) });
+      const renamed = p.change({ name: 'Renamed' }, now);
+      expect(await t.persistence.transaction((tx) => tx.products.update(renamed, p.version))).to.equal(true);
+      expect(await read()).to.deep.equal({ version: 2, props: documentOf(renamed) });
+      await t.persistence.transaction((tx) => tx.products.adjustStock(p.id, -1, now));
+      expect(await read()).to.deep.include({ version: 3 });
+      expect((await t.persistence.products.findById(p.id))?.toProps().stock).to.equal(9);
+      await t.persistence.transaction((tx) => tx.products.delete(p.id));
+      expect(await t.persistence.products.findDocument(p.id)).to.equal(null);
+      expect(await t.persistence.products.findDocument(newId())).to.equal(null);
     });
 
     it('refuses a second product with the same sku', async () => {

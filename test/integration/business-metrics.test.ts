@@ -105,9 +105,10 @@ describe('business and reliability metrics in /metrics (monolith)', () => {
     expect(valueOf(text, 'products_changed_total', { change: 'deleted' })).to.equal(1);
   });
 
-  it('counts cache hits and misses', () => {
-    expect(valueOf(text, 'cache_requests_total', { result: 'hit' })).to.be.at.least(1);
-    expect(valueOf(text, 'cache_requests_total', { result: 'miss' })).to.be.at.least(1);
+  it('counts cache hits and misses, by tier (the monolith has no Redis: the in-process tier alone)', () => {
+    expect(valueOf(text, 'cache_requests_total', { tier: 'local', result: 'hit' })).to.be.at.least(1);
+    expect(valueOf(text, 'cache_requests_total', { tier: 'local', result: 'miss' })).to.be.at.least(1);
+    expect(text).not.to.match(/^cache_requests_total\{[^}]*tier="redis"/m);
   });
 
   it('reports the outboxes and what the relays published', () => {

@@ -436,7 +436,7 @@ describe('HTTP edge', () => {
       expect(r.status).to.equal(200);
       expect(r.body).to.deep.equal({
         status: 'ready',
-        checks: { 'event-bus': 'ok', 'product-db': 'ok', 'order-db': 'ok', 'access-db': 'ok' },
+        checks: { lifecycle: 'ok', 'event-bus': 'ok', 'product-db': 'ok', 'order-db': 'ok', 'access-db': 'ok' },
       });
     });
 

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Router } from 'express';
 import { Container } from 'inversify';
 import { MemoryCache } from '../../src/adapters/cache/memory/memory-cache.ts';
+import { CachedProductPersistence } from '../../src/adapters/cache/product/cached-product-persistence.ts';
 import { type JwtSettings, type Principal, signToken } from '../../src/edge/http/auth.ts';
 import { HttpMetrics } from '../../src/edge/http/metrics.ts';
 import { createHttpApp } from '../../src/edge/http-app.ts';
@@ -26,9 +27,12 @@ export const testJwt = (): JwtSettings => ({
   audience: 'hexashop-test-api',
 });
 
-/** The product module's dependencies on a fresh in-memory product_db. */
+/** The product module's dependencies on a fresh in-memory product_db, with the product cache in front. */
 export function productDependencies(): ProductPorts {
-  return { persistence: new InMemoryProductPersistence(), clock: systemClock, cache: new MemoryCache() };
+  return {
+    persistence: new CachedProductPersistence(new InMemoryProductPersistence(), new MemoryCache()),
+    clock: systemClock,
+  };
 }
 
 /** The product module wired by its own ContainerModule on these ports, as a role wires it. */
@@ -36,7 +40,9 @@ export function productModuleOn(ports: ProductPorts): Container {
   const container = new Container();
   container.bind(ProductTokens.Persistence).toConstantValue(ports.persistence);
   container.bind(Tokens.Clock).toConstantValue(ports.clock);
-  container.bind(Tokens.Cache).toConstantValue(ports.cache);
+  if (ports.persistence instanceof CachedProductPersistence) {
+    container.bind(ProductTokens.CacheInvalidation).toConstantValue(ports.persistence);
+  }
   container.bind(Tokens.InstanceId).toConstantValue('test');
   container.load(productModule);
   return container;

@@ -19,10 +19,17 @@ export interface SplitTopology {
   token(principal: Principal, ttlSeconds?: number): string;
   /** SIGKILL a role's process (no graceful shutdown: a crash). */
   kill(role: SplitRole): Promise<void>;
+  /** SIGTERM a role's process (graceful shutdown) and wait for it: its exit code and everything it wrote. */
+  terminate(role: SplitRole): Promise<{ code: number | null; output: string }>;
   /** Start a killed or stopped role again, on the same port, database and topics. */
   start(role: SplitRole): Promise<void>;
   /** Everything each role wrote to stdout/stderr, for failure messages. */
   logs(role: SplitRole): string;
+  /**
+   * Every product instance: `urls.product` first, then those `extraProducts` asked for (same database, Kafka
+   * namespace and Redis prefix), all of them the gateway's upstreams.
+   */
+  productUrls: string[];
   /** Another gateway process on a free port, with the same settings (same access_db, Redis, upstreams). */
   startAnotherGateway(): Promise<{ url: string; stop(): Promise<void>; logs(): string }>;
   dispose(): Promise<void>;
@@ -39,6 +46,8 @@ export async function startSplit(
   settings: Record<string, string> = {},
   /** Settings for one role only (e.g. the private key only the order role may hold), also without `HEXASHOP_`. */
   roleSettings: Partial<Record<SplitRole, Record<string, string>>> = {},
+  /** More product instances, each with its own settings (without `HEXASHOP_`) on top of the product role's. */
+  { extraProducts = [] }: { extraProducts?: Record<string, string>[] } = {},
 ): Promise<SplitTopology> {
   const services = await integrationServices();
   const suffix = uniqueSuffix();
@@ -53,6 +62,8 @@ export async function startSplit(
     SplitRole,
     string
   >;
+  const extraProductPorts = await Promise.all(extraProducts.map(() => freePort()));
+  const productUrls = [urls.product, ...extraProductPorts.map((p) => `http://127.0.0.1:${p}`)];
   const account = (module: string): MysqlAccount => {
     const name = `e2e_${module}_${suffix}`;
     return { database: name, user: name, password: `pw-${suffix}` };
@@ -77,7 +88,7 @@ export async function startSplit(
     HEXASHOP_RATE_LIMIT_READ: '1000000',
     HEXASHOP_RATE_LIMIT_WRITE: '1000000',
     HEXASHOP_PRODUCT_URL: urls.product,
-    HEXASHOP_PRODUCT_UPSTREAMS: urls.product,
+    HEXASHOP_PRODUCT_UPSTREAMS: productUrls.join(','),
     HEXASHOP_ORDER_UPSTREAMS: urls.order,
     HEXASHOP_JWT_SECRET: JWT_SECRET,
     HEXASHOP_LOG_LEVEL: 'warn',
@@ -99,11 +110,28 @@ export async function startSplit(
   const stopProcess = async (role: SplitRole, signal: NodeJS.Signals) => runs[role].at(-1)?.stop(signal);
   const roles = ['product', 'order', 'gateway'] as const;
   const extraGateways: RoleProcess[] = [];
+  const extraProductRuns: RoleProcess[] = [];
+  const startExtraProducts = async () => {
+    for (const [i, port] of extraProductPorts.entries()) {
+      const only = { ...roleSettings.product, ...extraProducts[i] };
+      const run = spawnRole('product', port, {
+        ...env,
+        ...Object.fromEntries(Object.entries(only).map(([k, v]) => [`HEXASHOP_${k}`, v])),
+      });
+      extraProductRuns.push(run);
+      await run.ready(productUrls[i + 1]!);
+    }
+  };
 
   try {
-    for (const role of roles) await start(role);
+    // The first product instance migrates product_db; the others start on it, before the gateway.
+    await start('product');
+    await startExtraProducts();
+    await start('order');
+    await start('gateway');
   } catch (error) {
     for (const role of roles) await stopProcess(role, 'SIGKILL');
+    for (const run of extraProductRuns) await run.stop('SIGKILL');
     throw error;
   }
 
@@ -111,10 +139,17 @@ export async function startSplit(
     url: urls.gateway,
     namespace,
     urls,
+    productUrls,
     token: (principal, ttl = 3600) => signToken(JWT, principal, ttl),
     kill: (role) => stopProcess(role, 'SIGKILL'),
+    terminate: async (role) => {
+      const run = runs[role].at(-1)!;
+      await run.stop('SIGTERM');
+      return { code: await run.exited, output: run.output() };
+    },
     start,
-    logs: (role) => runs[role].map((run) => run.output()).join(''),
+    logs: (role) =>
+      [...runs[role], ...(role === 'product' ? extraProductRuns : [])].map((run) => run.output()).join(''),
     startAnotherGateway: async () => {
       const port = await freePort();
       const only = Object.entries(roleSettings.gateway ?? {}).map(([k, v]) => [`HEXASHOP_${k}`, v]);
@@ -125,7 +160,7 @@ export async function startSplit(
       return { url, stop: () => run.stop('SIGTERM'), logs: () => run.output() };
     },
     dispose: async () => {
-      await Promise.all([...extraGateways.map((run) => run.stop('SIGTERM'))]);
+      await Promise.all([...extraGateways, ...extraProductRuns].map((run) => run.stop('SIGTERM')));
       await Promise.all(roles.map((role) => stopProcess(role, 'SIGTERM')));
       await dropAccounts(services.mysqlAdminUrl, [productAccount, orderAccount, accessAccount]);
       await deleteNamespace(services.kafkaBrokers, namespace);

@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { MemoryCache } from '../../src/adapters/cache/memory/memory-cache.ts';
+import { CachedProductPersistence } from '../../src/adapters/cache/product/cached-product-persistence.ts';
 import { InMemoryOrderPersistence } from '../../src/adapters/persistence/in-memory/in-memory-order-persistence.ts';
 import { InMemoryProductPersistence } from '../../src/adapters/persistence/in-memory/in-memory-product-persistence.ts';
 import type { OutboxState } from '../../src/adapters/persistence/in-memory/in-memory-transactions.ts';
@@ -97,8 +98,11 @@ export function productInput(overrides: Partial<NewProduct> = {}): NewProduct {
 }
 
 export interface ProductWorld {
+  /** The store itself: what happens here bypasses the cache. */
   persistence: InMemoryProductPersistence;
   cache: MemoryCache;
+  /** The persistence port as a role composes it: the store with the product cache in front (in deps). */
+  cached: CachedProductPersistence;
   clock: FakeClock;
   deps: ProductPorts;
   /** The stored product, read outside any transaction. */
@@ -109,13 +113,15 @@ export interface ProductWorld {
 export function productWorld(): ProductWorld {
   const persistence = new InMemoryProductPersistence();
   const cache = new MemoryCache();
+  const cached = new CachedProductPersistence(persistence, cache);
   const clock = fixedClock();
   const stored = async (id: string) => (await persistence.products.findById(id))?.toProps();
   return {
     persistence,
     cache,
+    cached,
     clock,
-    deps: { persistence, cache, clock },
+    deps: { persistence: cached, clock },
     stored,
     stockOf: async (id) => (await stored(id))?.stock,
   };

@@ -15,6 +15,17 @@ export interface RequestScope {
   eventId?: string;
   topic?: string;
   group?: string;
+  /**
+   * The commit position (a MariaDB GTID) of the last write made for this request on a database with read
+   * replicas: what the client is handed back to read its own write (X-Read-After).
+   */
+  writePosition?: string;
 }
 
 export const requestScope = new AsyncLocalStorage<RequestScope>();
+
+/** Notes a write's commit position in the request (or event handling) in progress, if any. */
+export function recordWritePosition(position: string): void {
+  const scope = requestScope.getStore();
+  if (scope) scope.writePosition = position;
+}

@@ -38,6 +38,16 @@ export class NamespacedEventBus implements EventBus {
     return this.#inner.problem();
   }
 
+  /**
+   * `hexashop dlq replay` in process: the letter names its topic and group as the inner bus knew them
+   * (namespaced already), so they go through unchanged.
+   */
+  redeliver(letter: { topic: string; group: string; event: EventEnvelope }): Promise<'handled' | 'parked'> {
+    const inner = this.#inner as Partial<Pick<NamespacedEventBus, 'redeliver'>>;
+    if (!inner.redeliver) return Promise.reject(new Error('this event bus cannot redeliver'));
+    return inner.redeliver(letter);
+  }
+
   /** The contract's names again: the prefix is where the events live, not what they are. */
   async lag(): Promise<ConsumerLag[]> {
     const strip = (name: string) => (name.startsWith(this.#prefix) ? name.slice(this.#prefix.length) : name);

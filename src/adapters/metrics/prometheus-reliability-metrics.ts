@@ -161,17 +161,20 @@ export function watchRedis(registry: client.Registry, ready: () => boolean): voi
 /** What "low" means for `products_low_stock`. */
 export const LOW_STOCK_THRESHOLD = 10;
 
-/** Counts look-ups in the cache, hit or miss (an unreachable cache reads as a miss). */
-export function cacheLookupCounter(registry: client.Registry): (hit: boolean) => void {
+/**
+ * Counts look-ups in one tier of the cache, hit or miss (an unreachable cache reads as a miss): `local` (in
+ * process) or `redis`. With both, a read the local tier misses is looked up in Redis, so it counts in each.
+ */
+export function cacheLookupCounter(registry: client.Registry, tier: 'local' | 'redis'): (hit: boolean) => void {
   const requests = counterIn(registry, {
     name: 'cache_requests_total',
-    help: 'Cache look-ups, by result',
-    labelNames: ['result'],
+    help: 'Cache look-ups, by tier (local: in process; redis) and result',
+    labelNames: ['tier', 'result'],
   });
-  const hits = requests.labels({ result: 'hit' });
-  const misses = requests.labels({ result: 'miss' });
-  requests.inc({ result: 'hit' }, 0);
-  requests.inc({ result: 'miss' }, 0);
+  const hits = requests.labels({ tier, result: 'hit' });
+  const misses = requests.labels({ tier, result: 'miss' });
+  hits.inc(0);
+  misses.inc(0);
   return (hit) => (hit ? hits.inc() : misses.inc());
 }
 
@@ -185,4 +188,54 @@ export function rateLimitRefusalCounter(registry: client.Registry): (policy: 're
   refusals.inc({ policy: 'read' }, 0);
   refusals.inc({ policy: 'write' }, 0);
   return (policy) => refusals.inc({ policy });
+}
+
+/**
+ * A database's read replicas: `replica_reads_total{database,outcome}` (outcome `replica`, `waited` for a read
+ * that waited for its own write, `primary_fallback` when the replica had not reached it in time, `replica_down`
+ * when none could serve it) and `replica_lag_seconds{database}`, the staleness of the replica furthest behind,
+ * sampled when Prometheus scrapes (at most once a second; left out while no replica answers).
+ */
+export function replicaMetrics(
+  registry: client.Registry,
+  database: string,
+  lagSeconds: () => Promise<number | null>,
+): (outcome: 'replica' | 'waited' | 'primary_fallback' | 'replica_down') => void {
+  const reads = counterIn(registry, {
+    name: 'replica_reads_total',
+    help: 'Reads a read replica could take, by who served them: the replica (waited: after waiting for a write) or the primary',
+    labelNames: ['database', 'outcome'],
+  });
+  for (const outcome of ['replica', 'waited', 'primary_fallback', 'replica_down']) reads.inc({ database, outcome }, 0);
+  let last: { at: number; reading: Promise<number | null> } | undefined;
+  lagSamplersOf(registry).set(database, () => {
+    if (!last || Date.now() - last.at > 1_000) last = { at: Date.now(), reading: lagSeconds().catch(() => null) };
+    return last.reading;
+  });
+  return (outcome) => reads.inc({ database, outcome });
+}
+
+const lagSamplers = new WeakMap<client.Registry, Map<string, () => Promise<number | null>>>();
+
+/** One `replica_lag_seconds` gauge per registry, sampling every database that has replicas. */
+function lagSamplersOf(registry: client.Registry): Map<string, () => Promise<number | null>> {
+  let samplers = lagSamplers.get(registry);
+  if (!samplers) {
+    const all = new Map<string, () => Promise<number | null>>();
+    lagSamplers.set(registry, (samplers = all));
+    new client.Gauge({
+      name: 'replica_lag_seconds',
+      help: 'How stale the read replica furthest behind is: age of the oldest primary transaction it has not applied',
+      labelNames: ['database'],
+      registers: [registry],
+      async collect() {
+        const readings = await Promise.all(
+          [...all].map(async ([database, sample]) => [database, await sample()] as const),
+        );
+        this.reset();
+        for (const [database, seconds] of readings) if (seconds !== null) this.set({ database }, seconds);
+      },
+    });
+  }
+  return samplers;
 }

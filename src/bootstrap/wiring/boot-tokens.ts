@@ -8,10 +8,14 @@ export const BootTokens = {
   Lifecycle: Symbol.for('Lifecycle'),
   Jwt: Symbol.for('JwtSettings'),
   Redis: Symbol.for('Redis'),
+  /** The product database's persistence port as stored, before the product cache is put in front of it. */
+  ProductStore: Symbol.for('ProductStore'),
   /** Multi: one per dependency /health/ready checks. */
   Readiness: Symbol.for('ReadinessCheck'),
   /** Multi: one outbox relay per module database. */
   OutboxRelay: Symbol.for('OutboxRelay'),
+  /** The in-process bus's dead letters: each module's `dead_letters` table, routed by consumer group. */
+  DeadLetters: Symbol.for('DeadLetters'),
   /** Multi: each module's list of event subscriptions. */
   Subscriptions: Symbol.for('Subscriptions'),
   /** Multi: `{ path, router }` mounted under /api/v1. */

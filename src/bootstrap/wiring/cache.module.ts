@@ -1,7 +1,11 @@
 import { ContainerModule } from 'inversify';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
+import { CachedProductPersistence } from '../../adapters/cache/product/cached-product-persistence.ts';
 import { redisProblem } from '../../adapters/cache/redis/redis-client.ts';
+import type { ProductPersistence } from '../../modules/product/application/ports/product-persistence.port.ts';
+import { ProductTokens } from '../../modules/product/product.module.ts';
+import type { Cache } from '../../shared/cache.port.ts';
 import type { Logger } from '../../shared/logger.port.ts';
 import { Tokens } from '../../shared/tokens.ts';
 import type { Config } from '../config.schema.ts';
@@ -11,8 +15,9 @@ import type { ReadinessCheck } from '../../edge/http-app.ts';
 import { BootTokens } from './boot-tokens.ts';
 
 /**
- * The shared Redis connection when one is configured (null: memory), the cache on it, and its readiness
- * check, which is optional: without Redis the cache is bypassed and rate limits count locally.
+ * The shared Redis connection when one is configured (null: memory), the cache on it (an in-process tier,
+ * in front of Redis when there is one), and its readiness check, which is optional: without Redis the
+ * cache is in process only and rate limits count locally.
  */
 export const cacheModule = new ContainerModule(({ bind }) => {
   bind<Redis | null>(BootTokens.Redis)
@@ -35,4 +40,19 @@ export const cacheModule = new ContainerModule(({ bind }) => {
       redis ? { name: 'redis', check: () => redisProblem(redis), optional: true } : null,
     [BootTokens.Redis],
   );
+});
+
+/**
+ * The product module's persistence port as its use cases see it: the store (storageModule('product')) with
+ * the product cache in front, which is also what the product-events consumer tells of changes made elsewhere.
+ */
+export const productCacheModule = new ContainerModule(({ bind }) => {
+  bind(CachedProductPersistence)
+    .toResolvedValue(
+      (store: ProductPersistence, cache: Cache) => new CachedProductPersistence(store, cache),
+      [BootTokens.ProductStore, Tokens.Cache],
+    )
+    .inSingletonScope();
+  bind(ProductTokens.Persistence).toService(CachedProductPersistence);
+  bind(ProductTokens.CacheInvalidation).toService(CachedProductPersistence);
 });

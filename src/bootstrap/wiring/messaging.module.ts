@@ -1,6 +1,7 @@
 import { ContainerModule } from 'inversify';
 import type { Registry } from 'prom-client';
 import { InProcessEventBus } from '../../adapters/messaging/in-process/in-process-event-bus.ts';
+import { RoutedDeadLetterStore } from '../../adapters/messaging/in-process/routed-dead-letter-store.ts';
 import type { Logger } from '../../shared/logger.port.ts';
 import type { EventBus } from '../../shared/messaging/event-bus.port.ts';
 import { Tokens } from '../../shared/tokens.ts';
@@ -11,11 +12,13 @@ import { BootTokens } from './boot-tokens.ts';
 
 /** The configured event bus (in-process or Kafka), closed with the consumers, checked by /health/ready. */
 export const eventBusModule = new ContainerModule(({ bind }) => {
+  // Filled as the module databases open (attach) and the groups subscribe (route): see storage and routes modules.
+  bind(BootTokens.DeadLetters).toConstantValue(new RoutedDeadLetterStore());
   bind<EventBus>(Tokens.EventBus)
     .toResolvedValue(
-      (config: Config, logger: Logger, lifecycle: Lifecycle, registry: Registry) =>
-        createEventBus(config, logger, lifecycle, registry),
-      [BootTokens.Config, Tokens.Logger, BootTokens.Lifecycle, BootTokens.MetricsRegistry],
+      (config: Config, logger: Logger, lifecycle: Lifecycle, registry: Registry, deadLetters: RoutedDeadLetterStore) =>
+        createEventBus(config, logger, lifecycle, registry, deadLetters),
+      [BootTokens.Config, Tokens.Logger, BootTokens.Lifecycle, BootTokens.MetricsRegistry, BootTokens.DeadLetters],
     )
     .inSingletonScope();
   bind(BootTokens.Readiness).toResolvedValue(

@@ -2,6 +2,7 @@ import type { Router } from 'express';
 import { ContainerModule } from 'inversify';
 import { OrderTokens } from '../../modules/order/order.module.ts';
 import { ProductTokens } from '../../modules/product/product.module.ts';
+import type { RoutedDeadLetterStore } from '../../adapters/messaging/in-process/routed-dead-letter-store.ts';
 import type { Subscription } from '../../shared/messaging/event-bus.port.ts';
 import type { Config } from '../config.schema.ts';
 import { BootTokens, type Route } from './boot-tokens.ts';
@@ -20,10 +21,11 @@ export const productRoutesModule = (options: { internalApi: boolean }) =>
         [ProductTokens.ReservationRouter],
       );
     }
-    bind<Subscription[]>(BootTokens.Subscriptions).toResolvedValue(
-      (s: Subscription[]) => s,
-      [ProductTokens.Subscriptions],
-    );
+    bind<Subscription[]>(BootTokens.Subscriptions).toResolvedValue(ownedBy('product'), [
+      ProductTokens.Subscriptions,
+      BootTokens.Config,
+      { serviceIdentifier: BootTokens.DeadLetters, optional: true },
+    ]);
   });
 
 /** The order module's driving side in a role: its routes (in the configured default mode) and subscriptions. */
@@ -33,5 +35,20 @@ export const orderRoutesModule = new ContainerModule(({ bind }) => {
     (router: Router) => ({ path: '/orders', router }),
     [OrderTokens.Router],
   );
-  bind<Subscription[]>(BootTokens.Subscriptions).toResolvedValue((s: Subscription[]) => s, [OrderTokens.Subscriptions]);
+  bind<Subscription[]>(BootTokens.Subscriptions).toResolvedValue(ownedBy('order'), [
+    OrderTokens.Subscriptions,
+    BootTokens.Config,
+    { serviceIdentifier: BootTokens.DeadLetters, optional: true },
+  ]);
 });
+
+/**
+ * A module's subscriptions, each group routed to the module's own dead letters (its database), under the
+ * name the bus gives it (namespaced when a namespace is configured).
+ */
+const ownedBy =
+  (module: 'product' | 'order') =>
+  (subscriptions: Subscription[], config: Config, deadLetters: RoutedDeadLetterStore | undefined): Subscription[] => {
+    for (const s of subscriptions) deadLetters?.route(config.kafkaNamespace + s.group, module);
+    return subscriptions;
+  };

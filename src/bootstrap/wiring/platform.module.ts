@@ -17,4 +17,9 @@ export const platformModule = (config: Config, logger: Logger, lifecycle: Lifecy
     bind(Tokens.Logger).toConstantValue(logger);
     bind(Tokens.Clock).toConstantValue(systemClock);
     bind(Tokens.InstanceId).toConstantValue(`${config.role}-${randomUUID().slice(0, 8)}`);
+    // Not ready from the first moment of shutdown, so a load balancer stops sending while in-flight requests drain.
+    bind(BootTokens.Readiness).toConstantValue({
+      name: 'lifecycle',
+      check: async () => (lifecycle.stopping ? 'shutting down' : null),
+    });
   });

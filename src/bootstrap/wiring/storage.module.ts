@@ -3,10 +3,12 @@ import { ContainerModule } from 'inversify';
 import type { Registry } from 'prom-client';
 import type { OutboxRelay } from '../../adapters/messaging/outbox-relay.ts';
 import { MikroOrmOrderPersistence } from '../../adapters/persistence/mikro-orm/order/mikro-orm-order-persistence.ts';
+import { recordWritePosition } from '../../adapters/logging/request-scope.ts';
+import type { RoutedDeadLetterStore } from '../../adapters/messaging/in-process/routed-dead-letter-store.ts';
+import { MikroOrmDeadLetterStore } from '../../adapters/persistence/mikro-orm/shared/mikro-orm-dead-letter-store.ts';
 import { MikroOrmProductPersistence } from '../../adapters/persistence/mikro-orm/product/mikro-orm-product-persistence.ts';
 import type { ReadinessCheck } from '../../edge/http-app.ts';
 import { OrderTokens } from '../../modules/order/order.module.ts';
-import { ProductTokens } from '../../modules/product/product.module.ts';
 import type { Logger } from '../../shared/logger.port.ts';
 import type { EventBus } from '../../shared/messaging/event-bus.port.ts';
 import { Tokens } from '../../shared/tokens.ts';
@@ -20,8 +22,10 @@ type Storage = Awaited<ReturnType<typeof moduleStorage>>;
 
 const PERSISTENCE = {
   product: {
-    token: ProductTokens.Persistence,
-    make: (orm: MikroORM, nudge: () => void) => new MikroOrmProductPersistence(orm, nudge),
+    // The store as it is: the product cache goes in front of it (productCacheModule) for ProductTokens.Persistence.
+    token: BootTokens.ProductStore,
+    // With read replicas, a write's commit position goes back to the client (X-Read-After) through the request.
+    make: (orm: MikroORM, nudge: () => void) => new MikroOrmProductPersistence(orm, nudge, recordWritePosition),
   },
   order: {
     token: OrderTokens.Persistence,
@@ -39,9 +43,27 @@ export const storageModule = (module: ModuleName) =>
     const storage = Symbol.for(`${module}-storage`);
     bind<Storage>(storage)
       .toResolvedValue(
-        (config: Config, bus: EventBus, logger: Logger, lifecycle: Lifecycle, registry: Registry) =>
-          moduleStorage(config, module, bus, logger, lifecycle, registry),
-        [BootTokens.Config, Tokens.EventBus, Tokens.Logger, BootTokens.Lifecycle, BootTokens.MetricsRegistry],
+        async (
+          config: Config,
+          bus: EventBus,
+          logger: Logger,
+          lifecycle: Lifecycle,
+          registry: Registry,
+          deadLetters: RoutedDeadLetterStore | undefined,
+        ) => {
+          const opened = await moduleStorage(config, module, bus, logger, lifecycle, registry);
+          // The in-process bus parks the events of this module's consumer groups in its own database.
+          deadLetters?.attach(module, new MikroOrmDeadLetterStore(opened.orm));
+          return opened;
+        },
+        [
+          BootTokens.Config,
+          Tokens.EventBus,
+          Tokens.Logger,
+          BootTokens.Lifecycle,
+          BootTokens.MetricsRegistry,
+          { serviceIdentifier: BootTokens.DeadLetters, optional: true },
+        ],
       )
       .inSingletonScope();
     bind(BootTokens.Database).toResolvedValue((s: Storage) => s.orm, [storage]);

@@ -32,3 +32,15 @@ export const assignRequestId: Step = (req, res, next) => {
   res.setHeader('X-Request-Id', id);
   withRequestId(id, next);
 };
+
+/**
+ * `X-Read-After`: a product write answers with its commit position when the database has read replicas,
+ * and a client echoes it on its next reads to see that write (read-your-writes; docs/architecture.md).
+ */
+export const READ_AFTER_HEADER = 'X-Read-After';
+
+/** Sets X-Read-After to the commit position of the write this request made, if it made one that has one. */
+export function answerReadAfter(res: { setHeader(name: string, value: string): unknown }): void {
+  const position = requestScope.getStore()?.writePosition;
+  if (position !== undefined) res.setHeader(READ_AFTER_HEADER, position);
+}

@@ -1,10 +1,10 @@
 import { ContainerModule } from 'inversify';
-import type { Cache } from '../../shared/cache.port.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Subscription } from '../../shared/messaging/event-bus.port.ts';
 import { TOPICS } from '../../shared/messaging/event-envelope.ts';
 import { Tokens } from '../../shared/tokens.ts';
 import { withPorts } from '../../shared/with-ports.ts';
+import type { ProductCacheInvalidation } from './application/ports/product-cache.port.ts';
 import type { ProductMetrics } from './application/ports/product-metrics.port.ts';
 import type { ProductPersistence } from './application/ports/product-persistence.port.ts';
 import type { ProductUseCases } from './application/product-use-cases.ts';
@@ -22,8 +22,10 @@ import { handleOrderEvent, PRODUCT_CONSUMER } from './messaging/order-events.con
 import { invalidateProductCache } from './messaging/product-events.consumer.ts';
 
 export const ProductTokens = {
-  /** Bound by the storage adapter the configuration chose. */
+  /** Bound by the storage adapter the configuration chose (with the product cache in front, in a role). */
   Persistence: Symbol.for('ProductPersistence'),
+  /** Optional: the cache in front of the persistence port, told of changes made elsewhere; unbound, none. */
+  CacheInvalidation: Symbol.for('ProductCacheInvalidation'),
   /** Optional: the business counters (bound by the composition root); unbound, nothing is counted. */
   Metrics: Symbol.for('ProductMetrics'),
   /** The use cases with their ports bound (ProductUseCases). */
@@ -36,19 +38,14 @@ export const ProductTokens = {
 } as const;
 
 /**
- * The product module: its use cases, each bound to the ports (storage, clock, cache) the container resolves,
+ * The product module: its use cases, each bound to the ports (storage, clock, metrics) the container resolves,
  * and the adapters that drive them (HTTP routers, event subscriptions, the facade the order module calls).
  */
 export const productModule = new ContainerModule(({ bind }) => {
   bind<ProductUseCases>(ProductTokens.UseCases)
     .toResolvedValue(
-      (
-        persistence: ProductPersistence,
-        clock: Clock,
-        cache: Cache,
-        metrics: ProductMetrics | undefined,
-      ): ProductUseCases => {
-        const bound = withPorts({ persistence, clock, cache, ...(metrics ? { metrics } : {}) });
+      (persistence: ProductPersistence, clock: Clock, metrics: ProductMetrics | undefined): ProductUseCases => {
+        const bound = withPorts({ persistence, clock, ...(metrics ? { metrics } : {}) });
         return {
           createProduct: bound(createProduct),
           updateProduct: bound(updateProduct),
@@ -59,12 +56,7 @@ export const productModule = new ContainerModule(({ bind }) => {
           releaseStock: bound(releaseStock),
         };
       },
-      [
-        ProductTokens.Persistence,
-        Tokens.Clock,
-        Tokens.Cache,
-        { serviceIdentifier: ProductTokens.Metrics, optional: true },
-      ],
+      [ProductTokens.Persistence, Tokens.Clock, { serviceIdentifier: ProductTokens.Metrics, optional: true }],
     )
     .inSingletonScope();
 
@@ -88,17 +80,25 @@ export const productModule = new ContainerModule(({ bind }) => {
 
   bind<Subscription[]>(ProductTokens.Subscriptions)
     .toResolvedValue(
-      (useCases: ProductUseCases, cache: Cache, instanceId: string): Subscription[] => [
+      (useCases: ProductUseCases, cache: ProductCacheInvalidation | undefined, instanceId: string): Subscription[] => [
         { topic: TOPICS.orderEvents, group: PRODUCT_CONSUMER, handler: handleOrderEvent(useCases) },
-        // One group per instance: every instance must drop its own cached copies.
-        {
-          topic: TOPICS.productEvents,
-          group: `product-cache-${instanceId}`,
-          handler: invalidateProductCache(cache),
-          startAt: 'latest',
-        },
+        // One group per instance (broadcast): every instance must drop its own cached copies.
+        ...(cache
+          ? [
+              {
+                topic: TOPICS.productEvents,
+                group: `product-cache-${instanceId}`,
+                handler: invalidateProductCache(cache),
+                startAt: 'latest' as const,
+              },
+            ]
+          : []),
       ],
-      [ProductTokens.UseCases, Tokens.Cache, Tokens.InstanceId],
+      [
+        ProductTokens.UseCases,
+        { serviceIdentifier: ProductTokens.CacheInvalidation, optional: true },
+        Tokens.InstanceId,
+      ],
     )
     .inSingletonScope();
 });

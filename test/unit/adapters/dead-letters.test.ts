@@ -107,4 +107,38 @@ describe('InProcessEventBus parking', () => {
       process.off('unhandledRejection', record);
     }
   });
+
+  it('redelivers a parked event to the one group that parked it, and parks it anew if it fails again', async () => {
+    const retry = { maxAttempts: 2, initialBackoffMs: 1, maxBackoffMs: 1 };
+    let broken = true;
+    const seen: string[] = [];
+    const other: string[] = [];
+    const bus = new InProcessEventBus(silentLogger, { retry });
+    bus.subscribe({
+      topic: 't',
+      group: 'g',
+      handler: async (e) => {
+        if (broken) throw new Error('not yet');
+        seen.push(e.id);
+      },
+    });
+    bus.subscribe({ topic: 't', group: 'other', handler: async (e) => void other.push(e.id) });
+    await bus.start();
+    const event = envelope(newId());
+    await bus.publish('t', [event]);
+    const [parked] = await bus.deadLetters();
+    expect(await bus.redeliver(parked!), 'still broken').to.equal('parked');
+    expect(await bus.deadLetters()).to.have.length(2);
+    broken = false;
+    expect(await bus.redeliver(parked!)).to.equal('handled');
+    expect(seen).to.deep.equal([event.id]);
+    expect(other, 'the other group got it once, at publish').to.deep.equal([event.id]);
+    try {
+      await bus.redeliver({ ...parked!, group: 'nobody' });
+      expect.fail('redelivered to a group that does not exist');
+    } catch (error) {
+      expect((error as Error).message).to.include('does not consume');
+    }
+    await bus.stop();
+  });
 });

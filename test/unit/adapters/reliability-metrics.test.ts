@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import client from 'prom-client';
 import { MemoryCache } from '../../../src/adapters/cache/memory/memory-cache.ts';
+import { TieredCache } from '../../../src/adapters/cache/tiered-cache.ts';
 import { MeteredCache } from '../../../src/adapters/cache/metered-cache.ts';
 import { InProcessEventBus } from '../../../src/adapters/messaging/in-process/in-process-event-bus.ts';
 import { OutboxRelay, type OutboxRecord, type OutboxStore } from '../../../src/adapters/messaging/outbox-relay.ts';
@@ -114,14 +115,20 @@ describe('reliability metrics', () => {
     expect(await registry.metrics()).to.contain('outbox_pending_events{database="order"} 0');
   });
 
-  it('counts cache hits and misses', async () => {
+  it('counts cache hits and misses by tier: a local miss looks in Redis, and a Redis hit fills the local tier', async () => {
     const registry = new client.Registry();
-    const cache = new MeteredCache(new MemoryCache(), cacheLookupCounter(registry));
+    const local = new MeteredCache(new MemoryCache({ maxTtlMs: 1_000 }), cacheLookupCounter(registry, 'local'));
+    const far = new MemoryCache();
+    const cache = new TieredCache(local, new MeteredCache(far, cacheLookupCounter(registry, 'redis')));
     await cache.getText('k');
-    await cache.setText('k', 'v', 60);
+    await far.setText('k', 'v', 60);
+    await cache.getText('k');
     await cache.getText('k');
     await cache.get('other');
-    expect(await valueOf(registry, 'cache_requests_total', { result: 'hit' })).to.equal(1);
-    expect(await valueOf(registry, 'cache_requests_total', { result: 'miss' })).to.equal(2);
+    const count = (tier: string, result: string) => valueOf(registry, 'cache_requests_total', { tier, result });
+    expect(await count('local', 'hit')).to.equal(1);
+    expect(await count('local', 'miss')).to.equal(3);
+    expect(await count('redis', 'hit')).to.equal(1);
+    expect(await count('redis', 'miss')).to.equal(2);
   });
 });

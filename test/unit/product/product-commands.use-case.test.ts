@@ -27,6 +27,7 @@ function losingRaces(world: ProductWorld, races: number): ProductPersistence {
       inner.transaction((tx) => {
         const products: ProductRepository = {
           findById: (id) => tx.products.findById(id),
+          findDocument: (id) => tx.products.findDocument(id),
           findByIds: (ids) => tx.products.findByIds(ids),
           list: (query) => tx.products.list(query),
           insert: (product) => tx.products.insert(product),

@@ -1,16 +1,28 @@
+import { LRUCache } from 'lru-cache';
 import type { Cache } from '../../../shared/cache.port.ts';
 
-/** A bounded in-process cache with per-entry expiry; the oldest entries go first when it is full. */
-export class MemoryCache implements Cache {
-  readonly #entries = new Map<string, { text: string; expiresAt: number }>();
-  readonly #maxEntries: number;
+export interface MemoryCacheOptions {
+  /** Entries kept at most; the least recently used go first. */
+  maxEntries?: number;
+  /** An entry lives at most this long whatever TTL it was set with (the near tier in front of Redis: short). */
+  maxTtlMs?: number;
+}
 
-  constructor(maxEntries = 10_000) {
-    this.#maxEntries = maxEntries;
+/**
+ * A bounded in-process cache (lru-cache) with per-entry expiry. Alone it is the cache of a process without
+ * Redis; in front of Redis it is the near tier of a TieredCache, with a short maximum TTL.
+ */
+export class MemoryCache implements Cache {
+  readonly #entries: LRUCache<string, string>;
+  readonly #maxTtlMs: number;
+
+  constructor({ maxEntries = 10_000, maxTtlMs = Number.POSITIVE_INFINITY }: MemoryCacheOptions = {}) {
+    this.#entries = new LRUCache({ max: maxEntries });
+    this.#maxTtlMs = maxTtlMs;
   }
 
   async get<T>(key: string): Promise<T | undefined> {
-    const text = this.#read(key);
+    const text = this.#entries.get(key);
     return text === undefined ? undefined : (JSON.parse(text) as T);
   }
 
@@ -20,7 +32,7 @@ export class MemoryCache implements Cache {
   }
 
   async getText(key: string): Promise<string | undefined> {
-    return this.#read(key);
+    return this.#entries.get(key);
   }
 
   async setText(key: string, text: string, ttlSeconds: number): Promise<void> {
@@ -31,22 +43,7 @@ export class MemoryCache implements Cache {
     this.#entries.delete(key);
   }
 
-  #read(key: string): string | undefined {
-    const entry = this.#entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= Date.now()) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return entry.text;
-  }
-
   #write(key: string, text: string, ttlSeconds: number): void {
-    this.#entries.delete(key);
-    if (this.#entries.size >= this.#maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
-    this.#entries.set(key, { text, expiresAt: Date.now() + ttlSeconds * 1000 });
+    this.#entries.set(key, text, { ttl: Math.max(1, Math.min(ttlSeconds * 1000, this.#maxTtlMs)) });
   }
 }

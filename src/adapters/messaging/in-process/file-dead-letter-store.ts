@@ -1,6 +1,6 @@
 import { type FileHandle, mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { DeadLetter, DeadLetterStore } from './dead-letter-store.ts';
+import type { DeadLetter, DeadLetterLog } from './dead-letter-store.ts';
 
 /**
  * Dead letters as JSON Lines (`<data dir>/dead-letters.jsonl`): one line per parked event, appended and
@@ -9,8 +9,11 @@ import type { DeadLetter, DeadLetterStore } from './dead-letter-store.ts';
  * more (no stack, no configuration): the file holds no secret the events themselves do not. It is
  * created readable by its owner only, as the events carry customer ids. One process appends to a file
  * (as one process opens an embedded database); any number may read it.
+ *
+ * No longer where a role parks (that is the `dead_letters` table of the owning module, which `hexashop dlq`
+ * reads and settles): a role that finds a file written by an earlier version imports it once at start.
  */
-export class FileDeadLetterStore implements DeadLetterStore {
+export class FileDeadLetterStore implements DeadLetterLog {
   readonly #path: string;
   /** Appends run one at a time, so lines never interleave and each is on disk before the next. */
   #queue: Promise<void> = Promise.resolve();

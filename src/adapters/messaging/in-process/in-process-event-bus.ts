@@ -11,16 +11,17 @@ import { PARTITIONS } from '../../../shared/messaging/event-envelope.ts';
 import { inEventScope } from '../../tracing/event-scope.ts';
 import { partitionOf } from '../partition.ts';
 import { defaultRetryPolicy, handleWithRetries, type RetryPolicy, sleep } from '../retry-policy.ts';
-import { type DeadLetter, type DeadLetterStore, MemoryDeadLetterStore } from './dead-letter-store.ts';
+import { errorCode } from '../../logging/error-code.ts';
+import { type DeadLetter, type DeadLetterLog, MemoryDeadLetterStore } from './dead-letter-store.ts';
 
 export interface InProcessEventBusOptions {
   /** How a failing handler is retried before its event is parked. */
   retry?: RetryPolicy;
   /**
    * Where parked events are kept. In memory (lost at exit) unless given: a process that publishes real
-   * events passes a durable one, such as a FileDeadLetterStore in its data directory.
+   * events passes a durable one: the `dead_letters` table of the module that owns the group.
    */
-  deadLetters?: DeadLetterStore;
+  deadLetters?: DeadLetterLog;
   /** Told of every event parked (for metrics). */
   onDeadLetter?: (topic: string, group: string) => void;
 }
@@ -56,7 +57,7 @@ export class InProcessEventBus implements EventBus {
   readonly #tails = new Map<string, Promise<void>>();
   /** Events queued and not yet handled, by topic/group/partition (a key stays once seen, at 0 when idle). */
   readonly #queued = new Map<string, { group: string; topic: string; partition: number; messages: number }>();
-  readonly #deadLetters: DeadLetterStore;
+  readonly #deadLetters: DeadLetterLog;
   readonly #onDeadLetter: ((topic: string, group: string) => void) | undefined;
   readonly #policy: RetryPolicy;
   readonly #logger: Logger;
@@ -107,17 +108,32 @@ export class InProcessEventBus implements EventBus {
     return this.#deadLetters.read();
   }
 
+  /**
+   * Hands a parked event back to the one group that gave up on it (`hexashop dlq replay`), behind whatever
+   * that group has queued for the event's partition, with the same retries; parked anew (a new letter) if
+   * it fails again. Resolves with which it was. The group's handler is idempotent (its inbox), so an event
+   * it did handle after all changes nothing.
+   */
+  async redeliver(letter: Pick<DeadLetter, 'topic' | 'group' | 'event'>): Promise<'handled' | 'parked'> {
+    if (this.#stopped) throw new Error('event bus is stopped');
+    const sub = this.#groups.get(letter.topic)?.find((s) => s.group === letter.group);
+    if (!sub) throw new Error(`consumer group ${letter.group} does not consume ${letter.topic} in this process`);
+    let outcome: 'handled' | 'parked' = 'handled';
+    await this.#enqueue(sub, letter.event, partitionOf(letter.event.aggregateId), () => (outcome = 'parked'));
+    return outcome;
+  }
+
   async lag(): Promise<ConsumerLag[]> {
     return [...this.#queued.values()].map((entry) => ({ ...entry }));
   }
 
-  #enqueue(sub: Subscription, event: EventEnvelope, partition: number): Promise<void> {
+  #enqueue(sub: Subscription, event: EventEnvelope, partition: number, onParked?: () => void): Promise<void> {
     const lane = partition % PARTITIONS;
     const key = `${sub.topic}/${sub.group}/${lane}`;
     let queued = this.#queued.get(key);
     if (!queued) this.#queued.set(key, (queued = { group: sub.group, topic: sub.topic, partition: lane, messages: 0 }));
     queued.messages++;
-    const next = (this.#tails.get(key) ?? Promise.resolve()).then(() => this.#deliver(sub, event));
+    const next = (this.#tails.get(key) ?? Promise.resolve()).then(() => this.#deliver(sub, event, onParked));
     this.#tails.set(key, next);
     const settled = () => {
       queued.messages--;
@@ -128,7 +144,7 @@ export class InProcessEventBus implements EventBus {
   }
 
   /** Each attempt, and parking, in the event's scope; the handler gets the envelope as Kafka would hand it over. */
-  #deliver(sub: Subscription, event: EventEnvelope): Promise<void> {
+  #deliver(sub: Subscription, event: EventEnvelope, onParked?: () => void): Promise<void> {
     const { topic, group } = sub;
     return inEventScope(event, { system: 'in-process', topic, group, traceparent: event.traceparent }, () =>
       handleWithRetries({
@@ -137,7 +153,10 @@ export class InProcessEventBus implements EventBus {
         policy: this.#policy,
         logger: this.#logger,
         attempt: () => sub.handler(asDelivered(event)),
-        park: (error, attempts) => this.#park(sub, event, error, attempts),
+        park: async (error, attempts) => {
+          await this.#park(sub, event, error, attempts);
+          onParked?.();
+        },
         backOff: sleep,
       }),
     );
@@ -148,6 +167,7 @@ export class InProcessEventBus implements EventBus {
       topic: sub.topic,
       group: sub.group,
       error: String(error).slice(0, MAX_ERROR_LENGTH),
+      code: errorCode(error, 'EVENT_HANDLER_FAILED'),
       attempts,
       parkedAt: new Date().toISOString(),
       event,

@@ -6,6 +6,7 @@
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import { z } from 'zod';
 import type { EventEnvelope } from '../../../shared/messaging/event-envelope.ts';
+import { errorCode } from '../../logging/error-code.ts';
 import { eventTraceparent, traceparentForCorrelation } from '../../tracing/traceparent.ts';
 
 export const HEADERS = {
@@ -14,6 +15,7 @@ export const HEADERS = {
   traceparent: 'traceparent',
   deadLetterGroup: 'x-dead-letter-group',
   deadLetterError: 'x-dead-letter-error',
+  deadLetterCode: 'x-dead-letter-code',
   deadLetterAttempts: 'x-dead-letter-attempts',
   originalTopic: 'x-dead-letter-original-topic',
   originalPartition: 'x-dead-letter-original-partition',
@@ -90,6 +92,7 @@ export function toDeadLetterMessage({ topic, partition, message, group, error, a
     ...message.headers,
     [HEADERS.deadLetterGroup]: group,
     [HEADERS.deadLetterError]: String(error).slice(0, MAX_ERROR_LENGTH),
+    [HEADERS.deadLetterCode]: errorCode(error, attempts === 0 ? 'EVENT_UNREADABLE' : 'EVENT_HANDLER_FAILED'),
     [HEADERS.deadLetterAttempts]: String(attempts),
     [HEADERS.originalTopic]: topic,
     [HEADERS.originalPartition]: String(partition),

@@ -6,6 +6,7 @@ import {
   RESERVATION_EXISTS,
   type ReservationRepository,
 } from '../../../modules/product/application/ports/product-persistence.port.ts';
+import { productDocument } from '../../../modules/product/application/product-document.ts';
 import { ProductErrors } from '../../../modules/product/domain/product.errors.ts';
 import { Product, type ProductProps } from '../../../modules/product/domain/product.ts';
 import type { Reservation, ReservationStatus } from '../../../modules/product/domain/reservation.ts';
@@ -27,6 +28,11 @@ class InMemoryProductRepository implements ProductRepository {
   async findById(id: string) {
     const props = this.#state.products.get(id);
     return props ? Product.restore(structuredClone(props)) : null;
+  }
+
+  async findDocument(id: string) {
+    const props = this.#state.products.get(id);
+    return props ? productDocument(props) : null;
   }
 
   async findByIds(ids: readonly string[]) {

@@ -27,6 +27,12 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** Explicit TLS for mysql; merged over what the URL asks for. */
   tls?: MysqlTlsOptions | undefined;
+  /**
+   * MySQL: read replicas of the database (mysql:// URLs, same query parameters as `location`): MikroORM's
+   * `replicas`, which the repositories' replica reads use (SqlDatabase.reader). Nothing connects to them
+   * until a read does, so a replica that is down does not stop the database from opening.
+   */
+  replicas?: readonly string[] | undefined;
   /** SQLite: encrypt the file and its WAL with this key (see sqlite-encryption.ts); unset: plaintext. */
   encryptionKey?: string | undefined;
   logger: Logger;
@@ -49,8 +55,27 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
     discovery: { warnWhenNoEntities: false },
   };
   if (options.storage === 'sqlite') return openSqlite(common, options);
-  return openMysql({ ...common, ...mysqlConnection(options.location, options.tls), poolSize: options.poolSize });
+  const replicas = (options.replicas ?? []).map((url, i) => replicaConnection(url, i, options.tls));
+  return openMysql({
+    ...common,
+    ...mysqlConnection(options.location, options.tls),
+    poolSize: options.poolSize,
+    ...(replicas.length > 0 ? { replicas } : {}),
+  });
 }
+
+/** A replica as MikroORM's `replicas` takes it; connecting gives up after a second (the primary answers then). */
+function replicaConnection(url: string, index: number, tls: MysqlTlsOptions | undefined) {
+  const { clientUrl, driverOptions } = mysqlConnection(url, tls);
+  return {
+    name: `replica-${index + 1}`,
+    clientUrl,
+    dbName: decodeURIComponent(new URL(clientUrl).pathname.slice(1)),
+    driverOptions: { ...(driverOptions as object), connectTimeout: REPLICA_CONNECT_TIMEOUT_MS },
+  };
+}
+
+const REPLICA_CONNECT_TIMEOUT_MS = 1_000;
 
 async function openSqlite(common: Partial<Options>, options: DatabaseOptions): Promise<MikroORM> {
   const { location: path, encryptionKey: key } = options;

@@ -1,12 +1,19 @@
-import { Router } from 'express';
+import { type Request, Router } from 'express';
 import { requireRole } from '../../../edge/http/auth.ts';
 import { NoQuery } from '../../../edge/http/common-schemas.ts';
 import { readJson } from '../../../edge/http/json-body.ts';
+import { answerReadAfter, READ_AFTER_HEADER } from '../../../edge/http/request-context.ts';
 import { sendJsonText } from '../../../edge/http/json-text.ts';
 import { parse, pathId, refuseQuery } from '../../../edge/http/validate.ts';
 import type { ProductUseCases } from '../application/product-use-cases.ts';
 import type { ProductProps } from '../domain/product.ts';
-import { CreateProductBody, IfMatch, ListProductsQuery, UpdateProductBody } from './product.schemas.ts';
+import {
+  CreateProductBody,
+  IfMatch,
+  ListProductsQuery,
+  ReadAfterHeader,
+  UpdateProductBody,
+} from './product.schemas.ts';
 
 const toJson = (p: ProductProps) => ({
   ...p,
@@ -14,6 +21,8 @@ const toJson = (p: ProductProps) => ({
   updatedAt: p.updatedAt.toISOString(),
 });
 const etag = (p: { version: number }) => `"${p.version}"`;
+/** The write position the client echoes to read its own writes (read replicas; 400 when malformed). */
+const readAfter = (req: Request) => parse(ReadAfterHeader, req.get(READ_AFTER_HEADER), 'header');
 
 /** Driving adapter: the contract's /api/v1/products routes. Reads are public, writes are for admins. */
 export function productRouter(
@@ -23,7 +32,12 @@ export function productRouter(
 
   router.get('/', async (req, res) => {
     const query = parse(ListProductsQuery, req.query, 'query');
-    const page = await useCases.listProducts({ limit: query.limit, after: query.cursor, q: query.q });
+    const page = await useCases.listProducts({
+      limit: query.limit,
+      after: query.cursor,
+      q: query.q,
+      readAfter: readAfter(req),
+    });
     res.json({ items: page.items.map(toJson), nextCursor: page.nextCursor });
   });
 
@@ -31,7 +45,7 @@ export function productRouter(
   router.get('/:id', async (req, res) => {
     refuseQuery(req);
     const id = pathId(req);
-    const product = await useCases.getProduct(id);
+    const product = await useCases.getProduct(id, readAfter(req));
     res.setHeader('ETag', etag(product));
     sendJsonText(req, res, product.json);
   });
@@ -40,6 +54,7 @@ export function productRouter(
     parse(NoQuery, req.query, 'query');
     const body = parse(CreateProductBody, await readJson(req), 'body');
     const product = await useCases.createProduct(body, req.id);
+    answerReadAfter(res);
     res.status(201).location(`${req.baseUrl}/${product.id}`).set('ETag', etag(product)).json(toJson(product));
   });
 
@@ -49,6 +64,7 @@ export function productRouter(
     const expectedVersion = parse(IfMatch, req.get('if-match'), 'header');
     const changes = parse(UpdateProductBody, await readJson(req), 'body');
     const product = await useCases.updateProduct(id, changes, expectedVersion, req.id);
+    answerReadAfter(res);
     res.set('ETag', etag(product)).json(toJson(product));
   });
 
@@ -56,6 +72,7 @@ export function productRouter(
     parse(NoQuery, req.query, 'query');
     const id = pathId(req);
     await useCases.deleteProduct(id, req.id);
+    answerReadAfter(res);
     res.status(204).end();
   });
 

@@ -29,6 +29,17 @@ export const UpdateProductBody = z
 
 export const ListProductsQuery = z.object({ ...PageQuery, q: z.string().trim().min(1).max(100).optional() }).strict();
 
+/**
+ * `X-Read-After`: the position a product write answered with (a MariaDB GTID list, `domain-server-seq[,…]`),
+ * echoed by the client so its reads see that write. Anything else is refused (400), not ignored: a client
+ * that sends one expects read-your-writes, and silently dropping it would serve it stale data.
+ */
+export const ReadAfterHeader = z
+  .string()
+  .max(1024)
+  .regex(/^\d{1,10}-\d{1,10}-\d{1,20}(,\d{1,10}-\d{1,10}-\d{1,20}){0,31}$/, 'must be a GTID position such as 0-1-42')
+  .optional();
+
 /** `If-Match: "<version>"` (a weak tag or a bare number is accepted too). */
 export const IfMatch = z
   .string()

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { EventEnvelope } from '../../../shared/messaging/event-envelope.ts';
-import type { Cache } from '../../../shared/cache.port.ts';
-import { invalidateProducts } from '../application/product-cache.ts';
+import type { ProductCacheInvalidation } from '../application/ports/product-cache.port.ts';
 
 /**
  * What cache invalidation reads of any product event: the product's `id` (ProductCreated, ProductUpdated,
@@ -14,13 +13,14 @@ export const ProductIds = z.object({
 });
 
 /**
- * Event-driven cache invalidation: whichever instance made a change, every instance (and a shared Redis
- * cache) drops the entries the change touched. Write paths also invalidate at once; this covers the rest.
+ * Event-driven cache invalidation: whichever instance made a change, every instance (each in its own consumer
+ * group) drops its cached copies of the products the change touched, in process and in Redis. The cache drops
+ * them at once for the writes of its own instance; this covers the other instances'.
  */
-export function invalidateProductCache(cache: Cache) {
+export function invalidateProductCache(cache: ProductCacheInvalidation) {
   return async (event: EventEnvelope): Promise<void> => {
     const { id, lines = [] } = ProductIds.parse(event.payload);
     const ids = [...(id ? [id] : []), ...lines.map((l) => l.productId)];
-    await invalidateProducts(cache, ids);
+    if (ids.length > 0) await cache.forget(ids);
   };
 }

@@ -1,5 +1,12 @@
 import type { Storage } from '../orm.ts';
-import { type Dialect, migrationsFor, outboxLeaseTables, outboxScheduleColumns, outboxTables } from '../shared/ddl.ts';
+import {
+  deadLetterTables,
+  type Dialect,
+  migrationsFor,
+  outboxLeaseTables,
+  outboxScheduleColumns,
+  outboxTables,
+} from '../shared/ddl.ts';
 
 export const orderMigrations = (storage: Storage) =>
   migrationsFor(storage, [
@@ -44,6 +51,7 @@ export const orderMigrations = (storage: Storage) =>
     { name: '0002-outbox-lease', statements: outboxLeaseTables },
     { name: '0003-outbox-schedule', statements: outboxScheduleColumns },
     { name: '0004-unpriced-orders', statements: unpricedOrders },
+    { name: '0005-dead-letters', statements: deadLetterTables },
   ]);
 
 /**

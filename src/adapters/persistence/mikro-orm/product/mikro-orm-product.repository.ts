@@ -1,8 +1,11 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import type {
-  ProductQuery,
-  ProductRepository,
+import {
+  LATEST,
+  type ProductQuery,
+  type ProductRepository,
+  type ReadAfter,
 } from '../../../../modules/product/application/ports/product-persistence.port.ts';
+import { productDocument } from '../../../../modules/product/application/product-document.ts';
 import { ProductErrors } from '../../../../modules/product/domain/product.errors.ts';
 import { Product } from '../../../../modules/product/domain/product.ts';
 import { dateFrom, placeholders, type Sql, type SqlRow, whereOf } from '../shared/sql.ts';
@@ -23,16 +26,28 @@ const toDomain = (row: SqlRow) =>
     updatedAt: dateFrom(row.updated_at),
   });
 
+/** Where the read use cases' reads (get, list, search) go: a read replica, or `sql` itself in a transaction. */
+export type ReplicaReads = (readAfter?: ReadAfter) => Sql;
+
 export class MikroOrmProductRepository implements ProductRepository {
   readonly #sql: Sql;
+  readonly #reads: ReplicaReads;
 
-  constructor(sql: Sql) {
+  /** `reads`: given outside a transaction only (SqlDatabase.reader); everything else runs on `sql`. */
+  constructor(sql: Sql, reads: ReplicaReads = () => sql) {
     this.#sql = sql;
+    // LATEST: the primary itself (what the product cache fills from), never a replica.
+    this.#reads = (readAfter) => (readAfter === LATEST ? sql : reads(readAfter));
   }
 
   async findById(id: string): Promise<Product | null> {
     const row = await this.#sql.get(`select ${COLUMNS} from products where id = ?`, [id]);
     return row ? toDomain(row) : null;
+  }
+
+  async findDocument(id: string, readAfter?: ReadAfter) {
+    const row = await this.#reads(readAfter).get(`select ${COLUMNS} from products where id = ?`, [id]);
+    return row ? productDocument(toDomain(row).toProps()) : null;
   }
 
   async findByIds(ids: readonly string[]): Promise<Product[]> {
@@ -48,7 +63,7 @@ export class MikroOrmProductRepository implements ProductRepository {
       query.after && ['id > ?', query.after],
       needle && ['(instr(lower(name), ?) > 0 or instr(lower(sku), ?) > 0)', needle, needle],
     );
-    const rows = await this.#sql.all(
+    const rows = await this.#reads(query.readAfter).all(
       `select ${COLUMNS} from products ${filter.sql} order by id limit ${Math.trunc(query.limit)}`,
       filter.params,
     );

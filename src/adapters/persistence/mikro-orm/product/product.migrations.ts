@@ -1,5 +1,11 @@
 import type { Storage } from '../orm.ts';
-import { migrationsFor, outboxLeaseTables, outboxScheduleColumns, outboxTables } from '../shared/ddl.ts';
+import {
+  deadLetterTables,
+  migrationsFor,
+  outboxLeaseTables,
+  outboxScheduleColumns,
+  outboxTables,
+} from '../shared/ddl.ts';
 
 export const productMigrations = (storage: Storage) =>
   migrationsFor(storage, [
@@ -33,4 +39,5 @@ export const productMigrations = (storage: Storage) =>
     },
     { name: '0002-outbox-lease', statements: outboxLeaseTables },
     { name: '0003-outbox-schedule', statements: outboxScheduleColumns },
+    { name: '0004-dead-letters', statements: deadLetterTables },
   ]);

@@ -85,3 +85,25 @@ export function migrationsFor(
     },
   }));
 }
+
+/**
+ * The dead letters of the consumer groups a module owns (in-process bus; Kafka keeps them on `<topic>.dlq`),
+ * kept for audit once replayed or discarded; migration step `dead-letters` in every module.
+ */
+export const deadLetterTables = (d: Dialect) => [
+  `create table dead_letters (
+    id ${d.id} not null primary key,
+    topic varchar(200) not null,
+    consumer_group varchar(200) not null,
+    event_id ${d.id} not null,
+    event_type varchar(100) not null,
+    envelope text not null,
+    error_code varchar(100) null,
+    error text not null,
+    attempts integer not null,
+    parked_at ${d.timestamp} not null,
+    replayed_at ${d.timestamp} null,
+    discarded_at ${d.timestamp} null
+  )${d.tableOptions}`,
+  'create index dead_letters_parked on dead_letters (parked_at, id)',
+];

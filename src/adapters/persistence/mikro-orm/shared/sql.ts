@@ -8,6 +8,16 @@
 import type { MikroORM } from '@mikro-orm/core';
 import { BaseMySqlPlatform } from '@mikro-orm/sql';
 import { inChildSpan } from '../../../tracing/spans.ts';
+import {
+  isConnectionFailure,
+  isGtidPosition,
+  noReplicaObserver,
+  READ_AFTER_WAIT_SECONDS,
+  ReplicaHealth,
+  ReplicaLagClock,
+  type ReplicaObserver,
+  type ReplicaReadOutcome,
+} from './read-replicas.ts';
 
 /** A value bound to a `?` placeholder; dates and booleans are stored as each dialect stores them. */
 export type SqlValue = string | number | boolean | null | Date;
@@ -23,6 +33,11 @@ export interface Sql {
 export interface TransactionOptions {
   /** MySQL only; SQLite transactions are serializable. */
   readCommitted?: boolean;
+  /**
+   * MySQL with read replicas only: called after COMMIT with the transaction's GTID (`@@last_gtid` of the
+   * connection), the position a later read must wait for to see this write (`reader(readAfter)`).
+   */
+  onCommitted?: (position: string) => void;
 }
 
 export interface SqlDatabase extends Sql {
@@ -31,6 +46,15 @@ export interface SqlDatabase extends Sql {
   transaction<T>(work: (tx: Sql) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Runs `work` on one connection (session state such as named locks stays with it), no transaction. */
   session<T>(work: (session: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Statements for a read that a read replica may serve (MySQL `replicas`, one picked per read as MikroORM
+   * picks: at random). Only the repositories' plain reads outside a transaction ask for it; everything else
+   * (writes, transactions, sessions, locking reads) goes to the primary. With `readAfter` (a position
+   * `onCommitted` gave) the replica first waits up to READ_AFTER_WAIT_SECONDS to have applied it, else the
+   * primary answers; a replica that fails or is in an outage leaves the read to the primary too. Without
+   * replicas (and on SQLite) this is the database itself.
+   */
+  reader(readAfter?: string): Sql;
 }
 
 const opened = new WeakMap<MikroORM, SqlDatabase>();
@@ -153,6 +177,10 @@ class SqliteDatabase implements SqlDatabase {
     return this.#withConnection(work);
   }
 
+  reader(): Sql {
+    return this;
+  }
+
   async #withConnection<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
     const native = this.#native ?? (await this.#open());
     const ns = this.#namespace;
@@ -210,6 +238,34 @@ interface MysqlPool {
   getConnection(done: Callback<MysqlConnection>): void;
   execute(sql: string, params: unknown[], done: Callback<SqlRow[] | MysqlResult>): void;
 }
+interface NativeConnection {
+  getNativeClient(): Promise<MysqlPool>;
+}
+/** What a driver with `replicas` keeps: MikroORM picks one per `getConnection('read')`, the list is not public. */
+interface WithReplicas {
+  replicas?: NativeConnection[];
+}
+
+/** Tells `orm`'s database how its replica reads go (a metric, a log line per outage). */
+export function observeReplicas(orm: MikroORM, observer: ReplicaObserver): void {
+  const db = sqlDatabaseOf(orm);
+  if (db instanceof MysqlDatabase) db.replicaObserver = observer;
+}
+
+/** Whether `orm` was opened with read replicas. */
+export const hasReplicas = (orm: MikroORM): boolean => replicasOf(orm).length > 0;
+
+const replicasOf = (orm: MikroORM): NativeConnection[] =>
+  (orm.em.getDriver() as unknown as WithReplicas).replicas ?? [];
+
+/**
+ * How stale the replicas are (the one furthest behind), sampled now: `@@gtid_binlog_pos` of the primary and
+ * `@@gtid_slave_pos` of each replica that answers (see ReplicaLagClock); null when none answers.
+ */
+export function replicaLagSeconds(orm: MikroORM): Promise<number | null> {
+  const db = sqlDatabaseOf(orm);
+  return db instanceof MysqlDatabase ? db.replicaLagSeconds() : Promise.resolve(null);
+}
 
 const ER_LOCK_DEADLOCK = 1213;
 const DEADLOCK_ATTEMPTS = 4;
@@ -226,11 +282,95 @@ class MysqlDatabase implements SqlDatabase {
   readonly #convert: Convert;
   readonly #namespace: string;
   #pool: MysqlPool | undefined;
+  readonly #replicas: ReadonlyMap<NativeConnection, string>;
+  readonly #health = new ReplicaHealth(() => this.replicaObserver);
+  readonly #lag = new ReplicaLagClock();
+  replicaObserver: ReplicaObserver = noReplicaObserver;
 
   constructor(orm: MikroORM) {
     this.#orm = orm;
     this.#convert = converterOf(orm);
     this.#namespace = namespaceOf(orm);
+    this.#replicas = new Map(replicasOf(orm).map((r, i) => [r, `replica-${i + 1}`]));
+  }
+
+  reader(readAfter?: string): Sql {
+    if (this.#replicas.size === 0) return this;
+    const all = (sql: string, params: readonly SqlValue[] = []) => this.#replicaRead(sql, params, readAfter);
+    return {
+      all,
+      get: async (sql, params) => (await all(sql, params))[0],
+      run: (sql, params) => this.run(sql, params),
+    };
+  }
+
+  /** One read on the replica MikroORM picks, or on the primary when it cannot (see `reader`). */
+  async #replicaRead(sql: string, params: readonly SqlValue[], readAfter?: string): Promise<SqlRow[]> {
+    const observer = this.replicaObserver;
+    const primary = async (outcome: ReplicaReadOutcome) => {
+      observer.read(outcome);
+      return this.all(sql, params);
+    };
+    if (readAfter !== undefined && !isGtidPosition(readAfter)) return primary('primary_fallback');
+    const replica = this.#orm.em.getConnection('read') as unknown as NativeConnection;
+    const name = this.#replicas.get(replica);
+    if (name === undefined) return primary('primary_fallback');
+    if (!this.#health.usable(name)) return primary('replica_down');
+    let rows: SqlRow[] | undefined;
+    try {
+      const pool = await replica.getNativeClient();
+      rows =
+        readAfter === undefined
+          ? await this.#onReplica(pool, sql, params)
+          : await this.#afterWait(pool, sql, params, readAfter);
+    } catch (error) {
+      if (!isConnectionFailure(error)) throw this.#convert(error as Error);
+      this.#health.failed(name, error as Error);
+      return primary('replica_down');
+    }
+    this.#health.served(name);
+    if (rows === undefined) return primary('primary_fallback');
+    observer.read(readAfter === undefined ? 'replica' : 'waited');
+    return rows;
+  }
+
+  /** The read on one replica connection once it has applied `position`; undefined when it did not in time. */
+  async #afterWait(pool: MysqlPool, sql: string, params: readonly SqlValue[], position: string) {
+    const connection = await promised<MysqlConnection>((done) => pool.getConnection(done));
+    try {
+      const [wait] = (await this.#execute(connection, 'select master_gtid_wait(?, ?) as reached', [
+        position,
+        READ_AFTER_WAIT_SECONDS,
+      ])) as SqlRow[];
+      if (Number(wait?.reached) !== 0) return undefined;
+      return (await this.#execute(connection, sql, params)) as SqlRow[];
+    } finally {
+      connection.release();
+    }
+  }
+
+  #onReplica(pool: MysqlPool, sql: string, params: readonly SqlValue[]) {
+    return traced('mysql', this.#namespace, sql, () =>
+      promised<SqlRow[] | MysqlResult>((done) => pool.execute(sql, params.map(mysqlValue), done)),
+    ) as Promise<SqlRow[]>;
+  }
+
+  async replicaLagSeconds(): Promise<number | null> {
+    const primary = await this.get('select @@gtid_binlog_pos as pos');
+    this.#lag.sawPrimary(String(primary?.pos ?? ''));
+    const applied = await Promise.all(
+      [...this.#replicas.keys()].map(async (replica) => {
+        try {
+          const pool = await replica.getNativeClient();
+          const [row] = await this.#onReplica(pool, 'select @@gtid_slave_pos as pos', []);
+          return String(row?.pos ?? '');
+        } catch {
+          return null;
+        }
+      }),
+    );
+    const answered = applied.filter((p): p is string => p !== null);
+    return answered.length === 0 ? null : this.#lag.lagSeconds(answered);
   }
 
   async all(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
@@ -287,6 +427,14 @@ class MysqlDatabase implements SqlDatabase {
     try {
       const result = await work(tx);
       await query('commit');
+      if (options.onCommitted && this.#replicas.size > 0) {
+        const [row] = (await query('select @@last_gtid as gtid')) as SqlRow[];
+        const position = String(row?.gtid ?? '');
+        if (position !== '') {
+          this.#lag.sawPrimary(position);
+          options.onCommitted(position);
+        }
+      }
       return result;
     } catch (error) {
       await query('rollback').catch(() => undefined);

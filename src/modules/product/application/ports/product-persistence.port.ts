@@ -1,5 +1,6 @@
 import type { Inbox, Outbox } from '../../../../shared/messaging/outbox.port.ts';
 import type { Product } from '../../domain/product.ts';
+import type { ProductDocument } from '../product-document.ts';
 import type { Reservation, ReservationStatus } from '../../domain/reservation.ts';
 
 export interface ProductQuery {
@@ -7,10 +8,30 @@ export interface ProductQuery {
   after?: string | undefined;
   /** Case-insensitive substring of name or sku. */
   q?: string | undefined;
+  /** See `ReadAfter`. */
+  readAfter?: ReadAfter | undefined;
 }
+
+/**
+ * The commit position of a write the reader made (opaque here: a MariaDB GTID on MySQL), which a read must
+ * see. A read without one may be served by a read replica a little behind; with one, the adapter waits
+ * briefly for a replica to reach it or reads from the primary.
+ */
+export type ReadAfter = string;
+
+/**
+ * A read position meaning "the primary, whatever a replica has": what a cache fills from, so that no replica
+ * behind a change can put an old version in it. Never a client's (their positions are GTIDs).
+ */
+export const LATEST: ReadAfter = 'latest';
 
 export interface ProductRepository {
   findById(id: string): Promise<Product | null>;
+  /**
+   * The product as GET /products/{id} answers it (its JSON and version): what a cache in front of the
+   * repository keeps as text, so a hit is handed on without parsing (adapters/cache/product).
+   */
+  findDocument(id: string, readAfter?: ReadAfter): Promise<ProductDocument | null>;
   findByIds(ids: readonly string[]): Promise<Product[]>;
   /** Ordered by id; returns at most `limit` rows after the cursor. */
   list(query: ProductQuery): Promise<Product[]>;

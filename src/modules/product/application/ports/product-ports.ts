@@ -1,4 +1,3 @@
-import type { Cache } from '../../../../shared/cache.port.ts';
 import type { Clock } from '../../../../shared/clock.ts';
 import type { ProductMetrics } from './product-metrics.port.ts';
 import type { ProductPersistence } from './product-persistence.port.ts';
@@ -7,7 +6,6 @@ import type { ProductPersistence } from './product-persistence.port.ts';
 export interface ProductPorts {
   persistence: ProductPersistence;
   clock: Clock;
-  cache: Cache;
   /** Business counters; absent, nothing is counted. */
   metrics?: ProductMetrics;
 }

@@ -2,9 +2,12 @@ import { ProductErrors } from '../../domain/product.errors.ts';
 import { ProductEventTypes } from '../../domain/product.events.ts';
 import type { ProductPorts } from '../ports/product-ports.ts';
 import { emitProductEvents, productEvent } from '../product-events.ts';
-import { invalidateProducts } from '../product-cache.ts';
 
-export async function deleteProduct(deps: ProductPorts, id: string, correlationId: string): Promise<void> {
+export async function deleteProduct(
+  deps: Pick<ProductPorts, 'persistence' | 'clock' | 'metrics'>,
+  id: string,
+  correlationId: string,
+): Promise<void> {
   await deps.persistence.transaction(async (tx) => {
     const deleted = await tx.products.delete(id);
     if (!deleted) throw ProductErrors.notFound(id);
@@ -18,5 +21,4 @@ export async function deleteProduct(deps: ProductPorts, id: string, correlationI
     );
   });
   deps.metrics?.productChanged('deleted');
-  await invalidateProducts(deps.cache, [id]);
 }

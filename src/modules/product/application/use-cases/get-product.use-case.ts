@@ -1,29 +1,20 @@
 import { ProductErrors } from '../../domain/product.errors.ts';
+import type { ReadAfter } from '../ports/product-persistence.port.ts';
 import type { ProductPorts } from '../ports/product-ports.ts';
-import {
-  decodeCachedProduct,
-  encodeCachedProduct,
-  type ProductDocument,
-  productCacheKey,
-  productDocument,
-} from '../product-cache.ts';
-
-const TTL_SECONDS = 60;
+import type { ProductDocument } from '../product-document.ts';
 
 /**
- * Look-aside cache; every write path and every stock event invalidates the entry. The cache keeps the
- * product's JSON document, so a hit is returned as it was stored.
+ * The product's JSON document. Caching is the persistence port's business (a cached adapter in front of
+ * the repository, composed in bootstrap): a hit is the stored text handed on, never parsed.
  */
 export async function getProduct(
-  deps: Pick<ProductPorts, 'persistence' | 'cache'>,
+  deps: Pick<ProductPorts, 'persistence'>,
   id: string,
+  readAfter?: ReadAfter,
 ): Promise<ProductDocument> {
-  const key = productCacheKey(id);
-  const cached = decodeCachedProduct(await deps.cache.getText(key));
-  if (cached) return cached;
-  const product = await deps.persistence.products.findById(id);
-  if (!product) throw ProductErrors.notFound(id);
-  const document = productDocument(product.toProps());
-  await deps.cache.setText(key, encodeCachedProduct(document), TTL_SECONDS);
+  // Only a read that must see a write passes a position (and so skips what a cache may hold).
+  const products = deps.persistence.products;
+  const document = await (readAfter === undefined ? products.findDocument(id) : products.findDocument(id, readAfter));
+  if (!document) throw ProductErrors.notFound(id);
   return document;
 }

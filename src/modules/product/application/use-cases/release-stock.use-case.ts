@@ -2,7 +2,6 @@ import { firstDelivery, type InboxEntry } from '../../../../shared/messaging/out
 import { ProductEventTypes } from '../../domain/product.events.ts';
 import type { ReservationOutcome } from '../../domain/reservation.ts';
 import { outcomeOf } from '../../domain/reservation.ts';
-import { invalidateProducts } from '../product-cache.ts';
 import type { ProductPorts } from '../ports/product-ports.ts';
 import { emitProductEvents, productEvent } from '../product-events.ts';
 
@@ -40,10 +39,5 @@ export async function releaseStock(deps: ProductPorts, cmd: ReleaseStockCommand)
     );
     return next;
   });
-  if (!released) return null;
-  await invalidateProducts(
-    deps.cache,
-    released.lines.map((l) => l.productId),
-  );
-  return outcomeOf(released);
+  return released && outcomeOf(released);
 }

@@ -12,7 +12,6 @@ import {
 import { type ProductTransaction, RESERVATION_EXISTS } from '../ports/product-persistence.port.ts';
 import type { ProductPorts } from '../ports/product-ports.ts';
 import { emitProductEvents, productEvent } from '../product-events.ts';
-import { invalidateProducts } from '../product-cache.ts';
 
 export interface ReserveStockCommand {
   orderId: string;
@@ -51,13 +50,7 @@ interface Decision {
 
 async function reserveOnce(deps: ProductPorts, cmd: ReserveStockCommand, decision: Decision) {
   try {
-    const outcome = await deps.persistence.transaction((tx) => tryReserve(deps, tx, cmd, decision));
-    if (outcome.status === 'RESERVED')
-      await invalidateProducts(
-        deps.cache,
-        outcome.lines.map((l) => l.productId),
-      );
-    return outcome;
+    return await deps.persistence.transaction((tx) => tryReserve(deps, tx, cmd, decision));
   } catch (error) {
     decision.fresh = false;
     if (error instanceof Shortfall) {

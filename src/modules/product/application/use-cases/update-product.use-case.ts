@@ -3,13 +3,12 @@ import { ProductEventTypes } from '../../domain/product.events.ts';
 import type { ProductChanges } from '../../domain/product.ts';
 import type { ProductPorts } from '../ports/product-ports.ts';
 import { emitProductEvents, productEvent } from '../product-events.ts';
-import { invalidateProducts } from '../product-cache.ts';
 
 /** Without If-Match a lost compare-and-set (a reservation moved the version) is retried on fresh data. */
 const ATTEMPTS_WITHOUT_IF_MATCH = 5;
 
 export async function updateProduct(
-  deps: ProductPorts,
+  deps: Pick<ProductPorts, 'persistence' | 'clock' | 'metrics'>,
   id: string,
   changes: ProductChanges,
   expectedVersion: number | undefined,
@@ -36,7 +35,6 @@ export async function updateProduct(
     });
     if (updated) {
       deps.metrics?.productChanged('updated');
-      await invalidateProducts(deps.cache, [id]);
       return updated.toProps();
     }
     if (expectedVersion !== undefined) throw ProductErrors.staleVersion(id, expectedVersion);
