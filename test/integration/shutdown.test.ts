@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { RequestListener } from 'node:http';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import type { ReadinessCheck } from '../../src/edge/http-app.ts';
 import { signToken } from '../../src/edge/http/auth.ts';
@@ -8,7 +10,8 @@ import { BootTokens } from '../../src/bootstrap/wiring/boot-tokens.ts';
 import { type RoleProcess, spawnRole } from '../support/cli.ts';
 import { call, eventually, type HttpResult } from '../support/http.ts';
 import { freePort } from '../support/ports.ts';
-import { startTestRole, TEST_JWT_SECRET } from '../support/roles.ts';
+import { recordingLogger, startTestRole, TEST_JWT_SECRET } from '../support/roles.ts';
+import { serveHttp } from '../../src/bootstrap/http-server.ts';
 import { TEST_SETTINGS } from '../support/shop.ts';
 import { printLogsOnFailure, type SplitTopology, startSplit } from '../support/split.ts';
 import {
@@ -304,5 +307,35 @@ describe('shutdown: readiness and handlers whose client has gone', function () {
       await service.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+
+  it('close() waits for a handler whose client went away, not only for its connection', async () => {
+    // Without the wait for handlers in flight, close() returns once the aborted connection is gone, while
+    // the handler still works on (and the databases would close under it).
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inHandler = new Promise<void>((resolve) => (entered = resolve));
+    let handlerDone = false;
+    const app: RequestListener = (_req, res) => {
+      entered();
+      void held.then(() => {
+        handlerDone = true;
+        res.end('done');
+      });
+    };
+    const listener = await serveHttp(app, { host: '127.0.0.1', port: 0, shutdownTimeoutMs: 10_000 }, recordingLogger());
+    const controller = new AbortController();
+    const sent = fetch(listener.url, { signal: controller.signal }).catch(() => null);
+    await inHandler;
+    controller.abort();
+    await sent;
+    let closed = false;
+    const closing = listener.close().then(() => (closed = true));
+    await sleep(300);
+    expect(closed, 'close() returned while a handler was still in flight').to.equal(false);
+    release();
+    await closing;
+    expect(handlerDone).to.equal(true);
   });
 });
