@@ -1,6 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import { ROLE_NAMES, ROLE_TABLE, type RoleShape } from './role-table.ts';
+import { readUpstreamsFile } from '../edge/gateway/upstreams-file.ts';
 
 const urlList = z
   .string()
@@ -90,10 +91,22 @@ export const ConfigSchema = z
       )
       .pipe(z.array(z.string().regex(/^[\w.-]+:\d+$/, 'must be host:port')).min(1)),
     kafkaNamespace: z.string().regex(/^[\w.-]{0,60}$/, 'letters, digits, ".", "_" or "-"'),
+    // Kafka's own bounds: the broker refuses a session below group.min.session.timeout.ms (6 s by default).
+    kafkaSessionTimeoutMs: z.coerce.number().int().min(6_000).max(300_000),
     redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
     productUrl: z.url({ protocol: /^https?$/ }),
     productUpstreams: urlList,
     orderUpstreams: urlList,
+    // Replaces the two lists above, and is re-read on SIGHUP (README): its content is checked here too.
+    upstreamsFile: readableFile
+      .superRefine((path, ctx) => {
+        try {
+          readUpstreamsFile(path);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      })
+      .optional(),
     upstreamTimeoutMs: z.coerce.number().int().min(100).max(300_000),
     rateLimitRead: z.coerce.number().int().min(1),
     rateLimitWrite: z.coerce.number().int().min(1),

@@ -158,6 +158,11 @@ export async function createEventBus(
           topics: kafkaTopicOptions(config),
           onDeadLetter,
           instrument: kafkaClientMetrics(registry, config.kafkaNamespace),
+          // Heartbeats often enough that a session survives two lost ones.
+          consumer: {
+            sessionTimeout: config.kafkaSessionTimeoutMs,
+            heartbeatInterval: Math.min(3_000, Math.floor(config.kafkaSessionTimeoutMs / 3)),
+          },
         })
       : new InProcessEventBus(logger, { ...(deadLetters ? { deadLetters } : {}), onDeadLetter });
   const bus = config.kafkaNamespace ? new NamespacedEventBus(inner, config.kafkaNamespace) : inner;

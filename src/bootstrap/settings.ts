@@ -51,10 +51,19 @@ export const SETTINGS: SettingSpec[] = [
   setting('bus', 'in-process | kafka (default: in-process for monolith, kafka for split roles)'),
   setting('kafkaBrokers', 'comma-separated Kafka bootstrap servers'),
   setting('kafkaNamespace', 'prefix for Kafka topics and consumer groups, to share a broker (default: none)'),
+  setting(
+    'kafkaSessionTimeoutMs',
+    'how long a silent (stopped, partitioned) consumer keeps its partitions before the group hands them to another',
+    { kind: 'number' },
+  ),
   setting('redisUrl', 'Redis URL for cache and rate limits (none: in-process memory)', { secret: true }),
   setting('productUrl', 'product service as seen by the order service (sync mode over HTTP)'),
   setting('productUpstreams', 'gateway: comma-separated product service URLs'),
   setting('orderUpstreams', 'gateway: comma-separated order service URLs'),
+  setting(
+    'upstreamsFile',
+    'gateway: JSON file {"product": [urls], "order": [urls]} used instead of the two lists above, re-read on SIGHUP',
+  ),
   setting('upstreamTimeoutMs', 'gateway: how long an instance may take to start answering before 504', {
     kind: 'number',
   }),
