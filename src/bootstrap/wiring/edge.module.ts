@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import { rateLimitRefusalCounter } from '../../adapters/metrics/prometheus-reliability-metrics.ts';
 import { apiKeyBearer } from '../../edge/gateway/api-key-bearer.ts';
 import { createGateway, type Gateway } from '../../edge/gateway/gateway.router.ts';
+import { readUpstreamsFile, reloadUpstreamsFile } from '../../edge/gateway/upstreams-file.ts';
 import type { JwtSettings, ManagedApiKeys } from '../../edge/http/auth.ts';
 import { HttpMetrics } from '../../edge/http/metrics.ts';
 import { createRateLimits, type RateLimits } from '../../edge/http/rate-limit.ts';
@@ -26,9 +27,11 @@ export const gatewayModule = new ContainerModule(({ bind }) => {
   bind<Gateway>(BootTokens.Gateway)
     .toResolvedValue(
       (config: Config, logger: Logger, metrics: HttpMetrics, lifecycle: Lifecycle, jwt: JwtSettings) => {
+        const file = config.upstreamsFile;
+        const upstreams = file ? readUpstreamsFile(file) : undefined;
         const gateway = createGateway({
-          productUpstreams: config.productUpstreams,
-          orderUpstreams: config.orderUpstreams,
+          productUpstreams: upstreams?.product ?? config.productUpstreams,
+          orderUpstreams: upstreams?.order ?? config.orderUpstreams,
           logger,
           bodyLimit: config.bodyLimit,
           registry: metrics.registry,
@@ -36,6 +39,12 @@ export const gatewayModule = new ContainerModule(({ bind }) => {
           vouchForApiKey: apiKeyBearer(jwt),
         });
         lifecycle.onStop('producers', 'gateway-upstreams', () => gateway.close());
+        if (file) {
+          // nginx-style: rewrite the file (a ConfigMap update), then `kill -HUP`; no restart, nothing dropped.
+          const reload = () => void reloadUpstreamsFile(gateway, file, logger);
+          process.on('SIGHUP', reload);
+          lifecycle.onStop('http', 'upstreams-file', async () => void process.off('SIGHUP', reload));
+        }
         return gateway;
       },
       [BootTokens.Config, Tokens.Logger, BootTokens.Metrics, BootTokens.Lifecycle, BootTokens.Jwt],

@@ -14,7 +14,8 @@ import {
   type UpstreamTimeouts,
 } from './upstream-instance.ts';
 import { registerUpstreamMetrics } from './upstream-metrics.ts';
-import { UpstreamPool } from './upstream-pool.ts';
+import { type PoolChange, UpstreamPool } from './upstream-pool.ts';
+import type { ReloadableUpstreams, UpstreamSet } from './upstreams-file.ts';
 import { routeOf } from '../http/route-prefix.ts';
 
 /**
@@ -58,7 +59,7 @@ export interface ProxiedRoute {
   pool: UpstreamPool;
 }
 
-export interface Gateway {
+export interface Gateway extends ReloadableUpstreams {
   /** The proxied route a request target belongs to, if any (see `routeOf`). */
   route(target: string): ProxiedRoute | undefined;
   /** Forwards a request on one of the routes (authenticated, limited and checked by the caller). */
@@ -68,6 +69,11 @@ export interface Gateway {
   upstreams: { product: UpstreamPool; order: UpstreamPool };
   /** Every instance's health, breaker state and counts, by service. */
   status(): UpstreamStatus;
+  /**
+   * Replaces both services' instances at once (see UpstreamPool.replace): new requests go to the new set,
+   * requests in flight finish where they are, an instance whose URL stays keeps its state.
+   */
+  reload(upstreams: UpstreamSet): Record<keyof UpstreamSet, PoolChange>;
   /** Stops the health checks, lets proxied calls in flight finish, then closes the upstream connections. */
   close(): Promise<void>;
 }
@@ -107,6 +113,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     res.set('Cache-Control', 'no-store').json({ upstreams: status() });
   });
 
+  // Instances a reload dropped, still finishing their requests: close() waits for them too.
+  const draining = new Set<Promise<void>>();
   for (const pool of pools) pool.startHealthChecks();
   return {
     route: (target) => routeOf(routes, target),
@@ -114,8 +122,17 @@ export function createGateway(options: GatewayOptions): Gateway {
     router,
     upstreams,
     status,
+    reload: (next) => {
+      const product = upstreams.product.replace(next.product);
+      const order = upstreams.order.replace(next.order);
+      draining.add(product.drained).add(order.drained);
+      const done = (p: Promise<void>) => () => draining.delete(p);
+      void product.drained.finally(done(product.drained));
+      void order.drained.finally(done(order.drained));
+      return { product: product.change, order: order.change };
+    },
     close: async () => {
-      await Promise.all(pools.map((p) => p.close()));
+      await Promise.all([...pools.map((p) => p.close()), ...draining]);
     },
   };
 }

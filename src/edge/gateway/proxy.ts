@@ -54,13 +54,16 @@ export async function forward(
   res: ServerResponse,
   options: ProxyOptions,
 ): Promise<void> {
-  const first = pool.pick();
+  let first = pool.pick();
   if (!first) return noInstance(pool, res);
   const headers = upstreamRequestHeaders(req);
   options.vouchForApiKey?.(req, headers);
   const idempotent = isIdempotent(req);
   const body = hasBody(req) ? await readBody(req, res, idempotent, options.bodyLimit) : NO_BODY;
   if (!body) return;
+  // A reload of the upstreams while the body was read dropped the instance picked: pick from the new set.
+  if (first.retired) first = pool.pick();
+  if (!first) return noInstance(pool, res);
 
   const abort = new AbortController();
   const onClose = () => {

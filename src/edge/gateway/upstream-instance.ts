@@ -106,6 +106,7 @@ export class UpstreamInstance {
   #inFlight = 0;
   #lastFailure: string | null = null;
   #openedAt = 0;
+  #retired = false;
 
   constructor(service: string, url: string, options: InstanceOptions) {
     const parsed = new URL(url);
@@ -162,6 +163,11 @@ export class UpstreamInstance {
     if (this.#health && !this.#health.healthy) waits.push(this.#health.intervalMs * this.#options.health.healthyAfter);
     if (this.#breaker.opened) waits.push(this.#openedAt + this.#options.breaker.resetTimeoutMs - this.#now());
     return Math.max(0, ...waits);
+  }
+
+  /** Dropped from its pool by a reload: it finishes what it has in flight and takes nothing new. */
+  get retired(): boolean {
+    return this.#retired;
   }
 
   get outcomes(): Readonly<Record<Outcome, number>> {
@@ -260,6 +266,7 @@ export class UpstreamInstance {
 
   /** Stops the checks and the breaker's timers; lets calls in flight finish, then closes the connections. */
   async close(): Promise<void> {
+    this.#retired = true;
     this.#breaker.shutdown();
     await Promise.all([this.#health?.close(), this.dispatcher.close()]);
   }
