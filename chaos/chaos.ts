@@ -115,6 +115,9 @@ export function formatResult(result: ChaosResult): string {
         `| ${r.fault}${r.notes.length ? ` (${r.notes.join('; ')})` : ''} | ${r.operations} | ${r.failedAttempts} | ${r.unresolved} | ${r.lost} | ${r.duplicated} | ${r.recoverySeconds.toFixed(1)} | ${r.settleMaxSeconds.toFixed(2)} |`,
     ),
     '',
+    'What the clients got when an attempt failed:',
+    ...rows.filter((r) => r.failures.length > 0).map((r) => `- ${r.fault}: ${r.failures.join(', ')}`),
+    '',
     `operations ${totals.operations}, orders acknowledged ${totals.acknowledgedOrders}, in order_db ${totals.orders} ` +
       `(confirmed ${totals.confirmed}, rejected ${totals.rejected}, cancelled ${totals.cancelled}); ` +
       `PENDING at the end ${totals.pendingAtEnd} (settled ${totals.settledAfterSeconds.toFixed(1)} s after the load stopped); ` +

@@ -20,8 +20,10 @@ export interface Violation {
 export interface FaultRow {
   fault: string;
   operations: number;
-  /** Attempts that got no answer, a 5xx or a 429. */
+  /** Attempts that got no answer, a 5xx or a 429, while the window lasted. */
   failedAttempts: number;
+  /** What those attempts got, most frequent first (`3× HTTP 503 DATABASE_UNAVAILABLE`). */
+  failures: string[];
   /** Operations that had no definite answer after every retry. */
   unresolved: number;
   lost: number;
@@ -378,12 +380,17 @@ function rowsPerFault(
         ? [(time(order.updated_at) - time(order.created_at)) / 1000]
         : [];
     });
-    const lastFailure = Math.max(0, ...ops.map((op) => op.lastFailureAt ?? 0));
+    // Failed attempts count where they happened (a long retry may outlive the window its operation began in).
+    const failures = history.flatMap((op) => op.failures).filter((f) => f.at >= w.start && f.at < w.end);
+    const lastFailure = Math.max(0, ...failures.map((f) => f.at));
+    const kinds = new Map<string, number>();
+    for (const f of failures) kinds.set(f.error, (kinds.get(f.error) ?? 0) + 1);
     const of = (name: string) => violations.filter((v) => v.check === name && v.op && inWindow(v.op)).length;
     return {
       fault: w.fault,
       operations: ops.length,
-      failedAttempts: ops.reduce((n, op) => n + op.failedAttempts, 0),
+      failedAttempts: failures.length,
+      failures: [...kinds].sort((a, b) => b[1] - a[1]).map(([error, n]) => `${n}× ${error}`),
       unresolved: ops.filter((op) => op.outcome === 'unknown').length,
       lost: of('lost'),
       duplicated: of('duplicate'),

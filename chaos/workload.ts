@@ -17,8 +17,8 @@ export interface Operation {
   attempts: number;
   /** Attempts that got no answer, a 5xx or a 429: what the client felt of the fault. */
   failedAttempts: number;
-  /** When the last failed attempt ended (for recovery times). */
-  lastFailureAt?: number;
+  /** When each failed attempt ended, and what it got (for the table per fault). */
+  failures: { at: number; error: string }[];
   /** `ok`: acknowledged; `fail`: definitely refused (a 4xx); `unknown`: no definite answer in the end. */
   outcome: 'ok' | 'fail' | 'unknown';
   status?: number;
@@ -104,8 +104,8 @@ async function attempt(
     answer = await request();
     if (!retryable(answer)) return answer;
     op.failedAttempts++;
-    op.lastFailureAt = Date.now();
     op.error = 'error' in answer ? answer.error : `HTTP ${answer.status} ${answer.body?.code ?? ''}`.trim();
+    op.failures.push({ at: Date.now(), error: op.error });
     if (n < maxAttempts) await sleep(Math.min(2_000, 250 * 2 ** (n - 1)));
   }
   return answer;
@@ -164,7 +164,16 @@ export class Workload {
   }
 
   #op(kind: OpKind, client: string): Operation {
-    return { kind, client, start: Date.now(), end: 0, attempts: 0, failedAttempts: 0, outcome: 'unknown' };
+    return {
+      kind,
+      client,
+      start: Date.now(),
+      end: 0,
+      attempts: 0,
+      failedAttempts: 0,
+      failures: [],
+      outcome: 'unknown',
+    };
   }
 
   #finish(op: Operation, answer: Answer, ok: (status: number) => boolean): Operation {

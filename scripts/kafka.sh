@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Single-node Apache Kafka (KRaft, broker+controller in one JVM) for local dev and tests.
 #
-# Usage: scripts/kafka.sh start|stop|status|fetch
+# Usage: scripts/kafka.sh start|stop|kill|status|fetch
+#   kill: SIGKILL (a crash, no controlled shutdown), then wait until the JVM is gone and its ports are closed.
 #
 # Version: pinned in scripts/kafka/pom.xml (Kafka 4.3.1). It is the newest 4.x release whose full
 # artifact set resolves from Maven Central: kafka_2.13 4.4.0 is there but kafka-tools 4.4.0 (home of
@@ -15,37 +16,52 @@
 # Everything lives under .cache/kafka (gitignored):
 #   libs/        jars copied by Maven from ~/.m2 (re-fetched when pom.xml changes)
 #   data/        KRaft metadata + topic logs (formatted once)
-#   server.properties, log4j2*.properties  (rewritten on every start)
+#   server.properties, log4j2*.properties, probe.properties  (rewritten on every start)
 #   kafka.log, kafka.pid
 # Only loopback addresses are used: 127.0.0.1:9092 (clients), 127.0.0.1:9093 (controller).
+#
+# A second, independent broker (e.g. the chaos one of `scripts/services.sh up-chaos`) runs from the same
+# jars with its own ports and state directory:
+#   KAFKA_PORT (default 9092), KAFKA_CONTROLLER_PORT (default 9093),
+#   KAFKA_STATE_DIR (default .cache/kafka; relative paths are taken from the checkout's root): its data/,
+#     server.properties, log4j2*.properties, probe.properties, kafka.log and kafka.pid live there. Its data/
+#     is formatted once with a cluster id of its own.
+#   KAFKA_EXTRA_CONFIG (default empty): server.properties lines appended after ours (later keys win), e.g. the
+#     chaos broker's shorter broker session (see services.sh).
+#   KAFKA_JVM_OPTS (default empty): extra broker JVM flags, e.g. the chaos broker's C1-only JIT.
+# The jars always come from .cache/kafka/libs (what `fetch` fills), whichever the state directory.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 POM="$ROOT/scripts/kafka/pom.xml"
-DIR="$ROOT/.cache/kafka"
-LIBS="$DIR/libs"
+LIBS_HOME="$ROOT/.cache/kafka"    # fetch's target (libs/, mvn.log), shared by every broker
+LIBS="$LIBS_HOME/libs"
+DIR="${KAFKA_STATE_DIR:-$ROOT/.cache/kafka}"
+[[ "$DIR" == /* ]] || DIR="$ROOT/$DIR"
 DATA="$DIR/data"
 CONF="$DIR/server.properties"
 PIDFILE="$DIR/kafka.pid"
 LOG="$DIR/kafka.log"
 HOST=127.0.0.1
-PORT=9092
-CONTROLLER_PORT=9093
+PORT="${KAFKA_PORT:-9092}"
+CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-120}"   # seconds to wait for a usable broker
 HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
+JVM_OPTS="${KAFKA_JVM_OPTS:-}"   # extra broker JVM flags (word-split), after ours
 
 log() { echo "kafka: $*"; }
 die() { echo "kafka: ERROR: $*" >&2; exit 1; }
 
 port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null; }
 
-# Our broker is running iff the pid file names a live kafka.Kafka JVM (guards against pid reuse).
+# Our broker is running iff the pid file names a live kafka.Kafka JVM on this state dir's server.properties
+# (guards against pid reuse, also by the other broker's JVM). A zombie has an empty cmdline: not running.
 our_pid() {
   [[ -f "$PIDFILE" ]] || return 1
   local pid
   pid="$(<"$PIDFILE")"
   [[ "$pid" =~ ^[0-9]+$ ]] && [[ -r "/proc/$pid/cmdline" ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'kafka\.Kafka' || return 1
+  { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF -- "kafka.Kafka $CONF " || return 1
   echo "$pid"
 }
 
@@ -57,14 +73,14 @@ fetch() {
   [[ "$want" == "$have" ]] && return 0
   command -v mvn >/dev/null || die "mvn not found (needed once to download Kafka)"
   log "fetching Kafka jars with Maven (first run or pom.xml changed)..."
-  mkdir -p "$DIR"
+  mkdir -p "$LIBS_HOME"
   rm -rf "$LIBS.tmp"
   # Copy into a temp dir and swap, so an interrupted fetch never leaves a half-filled libs/.
   # Maven's chatter goes to mvn.log and is shown only on failure.
   if ! mvn -B -Dstyle.color=never -f "$POM" dependency:copy-dependencies \
-    -DoutputDirectory="$LIBS.tmp" >"$DIR/mvn.log" 2>&1; then
-    tail -n 30 "$DIR/mvn.log" >&2
-    die "Maven could not fetch Kafka (full output: $DIR/mvn.log)"
+    -DoutputDirectory="$LIBS.tmp" >"$LIBS_HOME/mvn.log" 2>&1; then
+    tail -n 30 "$LIBS_HOME/mvn.log" >&2
+    die "Maven could not fetch Kafka (full output: $LIBS_HOME/mvn.log)"
   fi
   echo "$want" >"$LIBS.tmp/.pom.sha256"
   rm -rf "$LIBS"
@@ -106,6 +122,12 @@ auto.create.topics.enable=false
 num.network.threads=2
 num.io.threads=4
 EOF
+  if [[ -n "${KAFKA_EXTRA_CONFIG:-}" ]]; then
+    printf '# From KAFKA_EXTRA_CONFIG:\n%s\n' "$KAFKA_EXTRA_CONFIG" >>"$CONF"
+  fi
+  # The readiness probe's admin client: retry a refused connection every 50-200 ms (not up to 1 s), so a
+  # probe started together with the broker answers as soon as the broker does.
+  printf 'reconnect.backoff.ms=50\nreconnect.backoff.max.ms=200\n' >"$DIR/probe.properties"
 
   # Broker log: console only (stdout is redirected to kafka.log).
   cat >"$DIR/log4j2.properties" <<'EOF'
@@ -149,22 +171,32 @@ format_once() {
   tool kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$CONF" >/dev/null
 }
 
-# Ready = the port accepts connections AND a metadata request (topic list) succeeds.
+# Ready = a metadata request (topic list) succeeds. The probe (a JVM of its own, ~1 s to boot) starts right
+# away with the broker: it retries the connection until the port opens, and the broker answers its queued
+# request the moment it starts serving, so no poll interval or JVM start-up is added on top of the broker's.
+# A probe that gives up (30 s) is started again, until START_TIMEOUT.
 wait_ready() {
-  local pid="$1" deadline=$((SECONDS + START_TIMEOUT))
+  local pid="$1" deadline=$((SECONDS + START_TIMEOUT)) probe=""
   while ((SECONDS < deadline)); do
     if ! kill -0 "$pid" 2>/dev/null; then
+      if [[ -n "$probe" ]]; then kill "$probe" 2>/dev/null || true; fi
       tail -n 40 "$LOG" >&2 || true
       die "broker exited during startup (log: $LOG)"
     fi
-    if port_open "$PORT" &&
-      timeout 30 java -Xmx128m -XX:TieredStopAtLevel=1 \
+    if [[ -z "$probe" ]]; then
+      timeout 30 java -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
         -Dlog4j2.configurationFile="$DIR/log4j2-tools.properties" -cp "$LIBS/*" \
-        org.apache.kafka.tools.TopicCommand --bootstrap-server "$HOST:$PORT" --list >/dev/null 2>&1; then
-      return 0
+        org.apache.kafka.tools.TopicCommand --bootstrap-server "$HOST:$PORT" \
+        --command-config "$DIR/probe.properties" --list >/dev/null 2>&1 &
+      probe=$!
+    elif ! kill -0 "$probe" 2>/dev/null; then
+      if wait "$probe"; then return 0; fi
+      probe=""
+      sleep 0.4   # it failed at once (or after 30 s): do not spin up JVMs back to back
     fi
-    sleep 0.5
+    sleep 0.1
   done
+  if [[ -n "$probe" ]]; then kill "$probe" 2>/dev/null || true; fi
   die "broker not ready after ${START_TIMEOUT}s (log: $LOG)"
 }
 
@@ -184,8 +216,8 @@ start() {
   format_once
   [[ -f "$LOG" ]] && mv -f "$LOG" "$LOG.1"   # keep one previous log
   # setsid: own session, so Ctrl-C or killing the caller's process group leaves the broker up.
-  # shellcheck disable=SC2086  # HEAP_OPTS is intentionally word-split
-  setsid java $HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
+  # shellcheck disable=SC2086  # HEAP_OPTS and JVM_OPTS are intentionally word-split
+  setsid java $HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError $JVM_OPTS \
     -Djava.awt.headless=true -Dlog4j2.configurationFile="$DIR/log4j2.properties" \
     -cp "$LIBS/*" kafka.Kafka "$CONF" >"$LOG" 2>&1 </dev/null &
   pid=$!
@@ -214,6 +246,27 @@ stop() {
   log "stopped (pid $pid)"
 }
 
+# A crash: SIGKILL, no controlled shutdown (the next start recovers the logs). Returns once the JVM is gone
+# and neither of its ports accepts connections any more.
+kill_broker() {
+  local pid i
+  if ! pid="$(our_pid)"; then
+    rm -f "$PIDFILE"
+    log "not running"
+    return 0
+  fi
+  kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 150; i++)); do   # up to 30 s (the kernel closes its sockets as the JVM exits)
+    if ! our_pid >/dev/null && ! port_open "$PORT" && ! port_open "$CONTROLLER_PORT"; then
+      rm -f "$PIDFILE"
+      log "killed (pid $pid)"
+      return 0
+    fi
+    sleep 0.2
+  done
+  die "pid $pid still there (or $HOST:$PORT / $CONTROLLER_PORT still open) 30 s after SIGKILL"
+}
+
 status() {
   local pid
   if pid="$(our_pid)"; then
@@ -229,7 +282,8 @@ status() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  kill) kill_broker ;;
   status) status ;;
   fetch) fetch ;;
-  *) echo "usage: $0 start|stop|status|fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|kill|status|fetch" >&2; exit 2 ;;
 esac

@@ -3,6 +3,7 @@
 # and Kafka (127.0.0.1:9092, via scripts/kafka.sh).
 #
 # Usage: scripts/services.sh up [--encrypted] [--replica]|down|status|up-encrypted|down-encrypted|up-replica|down-replica
+#                            |up-chaos|kill-chaos mariadb|redis|kafka|down-chaos
 #
 #   up     starts whatever does not already answer on its port; leaves running ones alone. Then creates
 #          what the split roles need with their default settings: the schemas and users (`hexashop db
@@ -16,6 +17,10 @@
 #   up --replica / up-replica / down-replica: also (or only) a MariaDB replication pair, primary on
 #          127.0.0.1:3308 and a GTID replica of it on 127.0.0.1:3309, with the schemas and users of
 #          `hexashop db setup` (see "MariaDB, replication pair" below and docs/architecture.md).
+#   up-chaos / kill-chaos mariadb|redis|kafka / down-chaos: a MariaDB (127.0.0.1:3310), a Redis (6380) and a
+#          Kafka broker (9094, controller 9095) of their own for the chaos suite, which crashes them (kill-chaos:
+#          SIGKILL) and restarts what is down with up-chaos again (see "chaos instances" below). Nothing is
+#          provisioned on them. `down` stops them too; `status` shows them once they were started.
 #
 # Everything binds to loopback only. Services found already running (e.g. a system MariaDB)
 # are used as they are and never stopped by `down`.
@@ -33,13 +38,13 @@ die() { echo "services: ERROR: $*" >&2; exit 1; }
 
 port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null; }
 
-# Retry "$@" every 0.5 s for up to $1 seconds.
+# Retry "$@" every WAIT_STEP seconds (default 0.5) for up to $1 seconds.
 wait_for() {
   local secs="$1"; shift
   local deadline=$((SECONDS + secs))
   until "$@" >/dev/null 2>&1; do
     ((SECONDS < deadline)) || return 1
-    sleep 0.5
+    sleep "${WAIT_STEP:-0.5}"
   done
 }
 
@@ -50,7 +55,8 @@ live_pid() {
   [[ -f "$file" ]] || return 1
   pid="$(<"$file")"
   [[ "$pid" =~ ^[0-9]+$ ]] && [[ -r "/proc/$pid/cmdline" ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$pattern" || return 1
+  # The process may vanish between the test and the read (e.g. right after a kill): that is "not alive".
+  { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q -- "$pattern" || return 1
   echo "$pid"
 }
 
@@ -158,19 +164,26 @@ redis_down() {
 # kafka.sh owns the broker's pid file; this marker records that `up` is the one who started it.
 KAFKA_MARKER="$STATE/kafka.started"
 
+# The shared broker: kafka.sh's defaults, pinned so that a KAFKA_PORT etc. in the caller's environment (meant for
+# another broker, see kafka.sh) never moves it.
+shared_kafka() {
+  KAFKA_STATE_DIR="$ROOT/.cache/kafka" KAFKA_PORT="$KAFKA_PORT" KAFKA_CONTROLLER_PORT=9093 KAFKA_EXTRA_CONFIG="" \
+    KAFKA_JVM_OPTS="" bash "$KAFKA_SH" "$@"
+}
+
 kafka_up() {
   if port_open "$KAFKA_PORT"; then
     echo "kafka: already running"
     return 0
   fi
   # kafka.sh fetches the jars on first use and returns only once metadata requests work.
-  bash "$KAFKA_SH" start 9>&-    # prints "kafka: started (pid N) ..."
+  shared_kafka start 9>&-    # prints "kafka: started (pid N) ..."
   touch "$KAFKA_MARKER"
 }
 
 kafka_down() {
   if [[ -f "$KAFKA_MARKER" ]]; then
-    bash "$KAFKA_SH" stop
+    shared_kafka stop
     rm -f "$KAFKA_MARKER"
   elif port_open "$KAFKA_PORT"; then
     echo "kafka: not started by this script; left running"
@@ -485,6 +498,213 @@ mariadb_replication_down() {
   done
 }
 
+# ---------------------------------------------------------------- chaos instances (opt-in)
+# A MariaDB (127.0.0.1:3310), a Redis (127.0.0.1:6380) and a Kafka broker (127.0.0.1:9094, controller 9095) of
+# their own, for the chaos suite (chaos/, `npm run chaos`), which CRASHES them (`kill-chaos mariadb|redis|kafka`:
+# SIGKILL, no clean shutdown) and brings them back with `up-chaos` again, which starts only what is down, on
+# the same data. The shared 3306/6379/9092 are never touched. Nothing is provisioned here: the suite creates
+# its schemas, users and topics itself, as root (mysql://root@127.0.0.1:3310/mysql).
+#   mariadb  .cache/services/chaos/mariadb/ (data/, socket, pid files, error log), --no-defaults, no binlog,
+#            root with an empty password from 127.0.0.1 (like the replication pair), utf8mb4/utf8mb4_bin, and a
+#            small InnoDB (64 MB buffer pool, 16 MB redo log: quick to create and to recover after a crash).
+#   redis    .cache/services/chaos/redis/, no persistence: after a crash it comes back empty.
+#   kafka    scripts/kafka.sh with KAFKA_STATE_DIR=.cache/kafka-chaos (data, config, log, pid; a cluster id of
+#            its own) and the jars of .cache/kafka/libs. broker.session.timeout.ms=2000 (heartbeats every
+#            500 ms) instead of 9000: after a SIGKILL the restarted broker cannot register until the dead
+#            incarnation's session expires, which is most of a restart's time with the default.
+#            group.min.session.timeout.ms stays at its default 6000 (the suite's paused-consumer fault counts
+#            on that 6 s session). JVM with -XX:TieredStopAtLevel=1 (C1 only): half the CPU to start (~5 s
+#            instead of ~11 s on 2 cores), which is what a restart waits for on a busy box; its lower peak
+#            throughput does not matter for a chaos run.
+CHAOS_DIR="$STATE/chaos"
+CHAOS_MARIADB_PORT="${HEXASHOP_CHAOS_MARIADB_PORT:-3310}"
+CHAOS_REDIS_PORT="${HEXASHOP_CHAOS_REDIS_PORT:-6380}"
+CHAOS_KAFKA_PORT="${HEXASHOP_CHAOS_KAFKA_PORT:-9094}"
+CHAOS_KAFKA_CONTROLLER_PORT="${HEXASHOP_CHAOS_KAFKA_CONTROLLER_PORT:-9095}"
+CHAOS_MDB_DIR="$CHAOS_DIR/mariadb"
+CHAOS_MDB_PIDFILE="$CHAOS_MDB_DIR/start.pid"   # start-stop-daemon's; mariadbd writes mariadbd.pid itself
+CHAOS_MDB_SOCKET="$CHAOS_MDB_DIR/mariadbd.sock"
+CHAOS_MDB_PATTERN="mariadbd .*--datadir=$CHAOS_MDB_DIR/data "   # for live_pid: this instance only
+CHAOS_REDIS_DIR="$CHAOS_DIR/redis"
+CHAOS_REDIS_PIDFILE="$CHAOS_REDIS_DIR/redis.pid"
+CHAOS_REDIS_PATTERN="^redis-server $HOST:$CHAOS_REDIS_PORT "     # redis sets its title to "redis-server host:port"
+CHAOS_KAFKA_DIR="$ROOT/.cache/kafka-chaos"
+CHAOS_KAFKA_PIDFILE="$CHAOS_KAFKA_DIR/kafka.pid"                 # kafka.sh's
+CHAOS_KAFKA_PATTERN="kafka\.Kafka $CHAOS_KAFKA_DIR/server.properties "
+
+# Retry "$@" every 0.1 s for up to $1 seconds (restart times matter here).
+wait_briefly() { WAIT_STEP=0.1 wait_for "$@"; }
+
+chaos_kafka() {
+  KAFKA_STATE_DIR="$CHAOS_KAFKA_DIR" KAFKA_PORT="$CHAOS_KAFKA_PORT" KAFKA_CONTROLLER_PORT="$CHAOS_KAFKA_CONTROLLER_PORT" \
+    KAFKA_EXTRA_CONFIG=$'broker.session.timeout.ms=2000\nbroker.heartbeat.interval.ms=500' \
+    KAFKA_JVM_OPTS=-XX:TieredStopAtLevel=1 bash "$KAFKA_SH" "$@"
+}
+
+chaos_mariadb_alive() {
+  local bin out
+  bin="$(command -v mariadb-admin || command -v mysqladmin)" || return 127
+  [[ -S "$CHAOS_MDB_SOCKET" ]] || return 1
+  out="$("$bin" --no-defaults -S "$CHAOS_MDB_SOCKET" -u root --connect-timeout=2 ping 2>&1)" && return 0
+  [[ "$out" =~ (1045|Access\ denied) ]]
+}
+chaos_mariadb_alive_or_dead() { chaos_mariadb_alive || ! live_pid "$CHAOS_MDB_PIDFILE" "$CHAOS_MDB_PATTERN" >/dev/null; }
+chaos_redis_alive() { [[ "$(redis-cli -h "$HOST" -p "$CHAOS_REDIS_PORT" ping 2>/dev/null)" == PONG ]]; }
+chaos_kafka_alive() { port_open "$CHAOS_KAFKA_PORT" && live_pid "$CHAOS_KAFKA_PIDFILE" "$CHAOS_KAFKA_PATTERN" >/dev/null; }
+
+chaos_mariadb_args() {
+  local user_args=() user
+  user="$(extra_mariadb_user)"
+  if [[ -n "$user" ]]; then user_args=(--user="$user"); fi
+  printf '%s\n' --no-defaults "${user_args[@]}" --datadir="$CHAOS_MDB_DIR/data" --socket="$CHAOS_MDB_SOCKET" \
+    --pid-file="$CHAOS_MDB_DIR/mariadbd.pid" --log-error="$CHAOS_MDB_DIR/mariadbd.err" --bind-address="$HOST" \
+    --port="$CHAOS_MARIADB_PORT" --skip-name-resolve --skip-log-bin \
+    --innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
+    --innodb-buffer-pool-dump-at-shutdown=OFF --innodb-buffer-pool-load-at-startup=OFF \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_bin
+}
+
+chaos_mariadb_up() {
+  local args=() started=$SECONDS bin
+  if chaos_mariadb_alive >/dev/null 2>&1; then
+    echo "chaos-mariadb: already running on $HOST:$CHAOS_MARIADB_PORT"
+    return 0
+  fi
+  [[ -x /usr/sbin/mariadbd ]] || die "/usr/sbin/mariadbd not found (apt-get install mariadb-server)"
+  # Still alive but not answering (e.g. hung): never start a second server on the same datadir.
+  live_pid "$CHAOS_MDB_PIDFILE" "$CHAOS_MDB_PATTERN" >/dev/null &&
+    die "chaos-mariadb (pid $(<"$CHAOS_MDB_PIDFILE")) runs but does not answer; see $CHAOS_MDB_DIR/mariadbd.err"
+  port_open "$CHAOS_MARIADB_PORT" &&
+    die "$HOST:$CHAOS_MARIADB_PORT is taken by something else; set HEXASHOP_CHAOS_MARIADB_PORT"
+  mkdir -p "$CHAOS_MDB_DIR"
+  mapfile -t args < <(chaos_mariadb_args)
+  if [[ ! -d "$CHAOS_MDB_DIR/data/mysql" ]]; then
+    rm -rf "$CHAOS_MDB_DIR/data"
+    mkdir -p "$CHAOS_MDB_DIR/data"
+    own_for_mariadb "$CHAOS_MDB_DIR"
+    mariadb-install-db "${args[@]:0:2}" --datadir="$CHAOS_MDB_DIR/data" --auth-root-authentication-method=normal \
+      --skip-test-db --skip-name-resolve --innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
+      >"$CHAOS_MDB_DIR/install.log" 2>&1 ||
+      die "mariadb-install-db failed for chaos-mariadb; see $CHAOS_MDB_DIR/install.log"
+  fi
+  own_for_mariadb "$CHAOS_MDB_DIR"
+  start-stop-daemon --start --background --make-pidfile --pidfile "$CHAOS_MDB_PIDFILE" \
+    --exec /usr/sbin/mariadbd -- "${args[@]}" 9>&-
+  if ! wait_briefly 120 chaos_mariadb_alive_or_dead || ! chaos_mariadb_alive >/dev/null 2>&1; then
+    tail -n 20 "$CHAOS_MDB_DIR/mariadbd.err" >&2 || true
+    die "chaos-mariadb did not start on $HOST:$CHAOS_MARIADB_PORT; see $CHAOS_MDB_DIR/mariadbd.err"
+  fi
+  # Root over TCP from 127.0.0.1 (--skip-name-resolve: root@localhost does not match it). Idempotent.
+  bin="$(command -v mariadb || command -v mysql)" || die "the mariadb client is missing (apt-get install mariadb-client)"
+  "$bin" --no-defaults -S "$CHAOS_MDB_SOCKET" -u root --connect-timeout=5 -N -B -e \
+    "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" ||
+    die "could not let root in from $HOST on chaos-mariadb"
+  echo "chaos-mariadb: started (pid $(<"$CHAOS_MDB_PIDFILE")) on $HOST:$CHAOS_MARIADB_PORT in $((SECONDS - started))s"
+}
+
+chaos_redis_up() {
+  local started=$SECONDS pid
+  if chaos_redis_alive; then
+    echo "chaos-redis: already running on $HOST:$CHAOS_REDIS_PORT"
+    return 0
+  fi
+  command -v redis-server >/dev/null || die "redis-server not found (apt-get install redis-server)"
+  port_open "$CHAOS_REDIS_PORT" && die "$HOST:$CHAOS_REDIS_PORT is taken by something else; set HEXASHOP_CHAOS_REDIS_PORT"
+  mkdir -p "$CHAOS_REDIS_DIR"
+  redis-server --daemonize yes --bind "$HOST" --port "$CHAOS_REDIS_PORT" --save "" --appendonly no \
+    --dir "$CHAOS_REDIS_DIR" --pidfile "$CHAOS_REDIS_PIDFILE" --logfile "$CHAOS_REDIS_DIR/redis.log" 9>&-
+  wait_briefly 15 chaos_redis_alive || die "chaos-redis did not answer PONG on $HOST:$CHAOS_REDIS_PORT within 15s"
+  wait_briefly 5 live_pid "$CHAOS_REDIS_PIDFILE" "$CHAOS_REDIS_PATTERN" || true
+  pid="$(live_pid "$CHAOS_REDIS_PIDFILE" "$CHAOS_REDIS_PATTERN")" ||
+    die "chaos-redis answers but wrote no pid file ($CHAOS_REDIS_PIDFILE)"
+  echo "chaos-redis: started (pid $pid) on $HOST:$CHAOS_REDIS_PORT in $((SECONDS - started))s"
+}
+
+chaos_kafka_up() {
+  local started=$SECONDS
+  if chaos_kafka_alive; then
+    echo "chaos-kafka: already running on $HOST:$CHAOS_KAFKA_PORT"
+    return 0
+  fi
+  local port
+  for port in "$CHAOS_KAFKA_PORT" "$CHAOS_KAFKA_CONTROLLER_PORT"; do
+    port_open "$port" && die "$HOST:$port is taken by something else;" \
+      "set HEXASHOP_CHAOS_KAFKA_PORT / HEXASHOP_CHAOS_KAFKA_CONTROLLER_PORT"
+  done
+  # kafka.sh returns once a metadata request works; its own lines ("kafka: ...") are not repeated here.
+  chaos_kafka start >/dev/null 9>&- || die "chaos-kafka did not start; see $CHAOS_KAFKA_DIR/kafka.log"
+  echo "chaos-kafka: started (pid $(<"$CHAOS_KAFKA_PIDFILE")) on $HOST:$CHAOS_KAFKA_PORT in $((SECONDS - started))s"
+}
+
+# Starts whatever of the three is down, all at once (cold, Kafka's JVM is the slowest by far); their lines come
+# out in a fixed order afterwards: mariadb, redis, kafka. Fails if any of them did not start.
+chaos_up() {
+  local which pids=() rc=0 i=0 out="$CHAOS_DIR/up"
+  mkdir -p "$out"
+  for which in mariadb redis kafka; do
+    "chaos_${which}_up" >"$out/$which.out" 2>"$out/$which.err" 9>&- &
+    pids+=("$!")
+  done
+  for which in mariadb redis kafka; do
+    wait "${pids[i++]}" || rc=1
+    cat "$out/$which.out"
+    cat "$out/$which.err" >&2
+  done
+  return "$rc"
+}
+
+# SIGKILL one chaos service (a crash) and wait until its process is gone and its port closed.
+chaos_kill() {
+  local which="${1:-}" pidfile pattern port pid i
+  case "$which" in
+    mariadb) pidfile="$CHAOS_MDB_PIDFILE" pattern="$CHAOS_MDB_PATTERN" port="$CHAOS_MARIADB_PORT" ;;
+    redis) pidfile="$CHAOS_REDIS_PIDFILE" pattern="$CHAOS_REDIS_PATTERN" port="$CHAOS_REDIS_PORT" ;;
+    kafka)
+      # kafka.sh kill also waits for the controller port; same pid file and guard as here.
+      chaos_kafka kill | sed 's/^kafka:/chaos-kafka:/'
+      return "${PIPESTATUS[0]}" ;;
+    *) die "kill-chaos mariadb|redis|kafka" ;;
+  esac
+  if ! pid="$(live_pid "$pidfile" "$pattern")"; then
+    echo "chaos-$which: not running"
+    return 0
+  fi
+  kill -KILL "$pid" 2>/dev/null || true
+  # A zombie has an empty cmdline, so live_pid fails for it as for a reaped process.
+  for ((i = 0; i < 300; i++)); do
+    if ! live_pid "$pidfile" "$pattern" >/dev/null && ! port_open "$port"; then
+      echo "chaos-$which: killed (pid $pid)"
+      return 0
+    fi
+    sleep 0.1
+  done
+  die "chaos-$which (pid $pid) still there, or $HOST:$port still open, 30s after SIGKILL"
+}
+
+chaos_down() {
+  local pid
+  if pid="$(live_pid "$CHAOS_MDB_PIDFILE" "$CHAOS_MDB_PATTERN")"; then
+    stop_pid chaos-mariadb "$pid" 60   # SIGTERM = clean InnoDB shutdown
+    echo "chaos-mariadb: stopped (pid $pid)"
+  else
+    echo "chaos-mariadb: not running"
+  fi
+  if pid="$(live_pid "$CHAOS_REDIS_PIDFILE" "$CHAOS_REDIS_PATTERN")"; then
+    stop_pid chaos-redis "$pid" 15
+    echo "chaos-redis: stopped (pid $pid)"
+  else
+    echo "chaos-redis: not running"
+  fi
+  rm -f "$CHAOS_REDIS_PIDFILE"
+  chaos_kafka stop | sed 's/^kafka:/chaos-kafka:/'
+}
+
+chaos_status() {
+  status_line chaos-mariadb chaos_mariadb_alive "$CHAOS_MDB_PIDFILE" "$CHAOS_MDB_PATTERN"
+  status_line chaos-redis chaos_redis_alive "$CHAOS_REDIS_PIDFILE" "$CHAOS_REDIS_PATTERN"
+  status_line chaos-kafka "port_open $CHAOS_KAFKA_PORT" "$CHAOS_KAFKA_PIDFILE" "$CHAOS_KAFKA_PATTERN"
+}
+
 # ---------------------------------------------------------------- status
 status_line() {
   local name="$1" alive="$2" pidfile="$3" pattern="$4" pid
@@ -500,7 +720,7 @@ status_line() {
 status() {
   status_line mariadb mariadb_alive "$MARIADB_PIDFILE" mariadbd
   status_line redis redis_alive "$REDIS_PIDFILE" redis-server
-  if [[ -f "$KAFKA_MARKER" ]] && bash "$KAFKA_SH" status >/dev/null; then
+  if [[ -f "$KAFKA_MARKER" ]] && shared_kafka status >/dev/null; then
     echo "kafka: running (pid $(<"$ROOT/.cache/kafka/kafka.pid"), started by services.sh)"
   elif port_open "$KAFKA_PORT"; then
     echo "kafka: running (not started by services.sh)"
@@ -530,16 +750,23 @@ case "${1:-}" in
   down)
     kafka_down; redis_down; mariadb_down
     if live_pid "$ENC_PIDFILE" mariadbd >/dev/null; then mariadb_encrypted_down; fi
-    if [[ -d "$REPL_DIR" ]]; then mariadb_replication_down; fi ;;
+    if [[ -d "$REPL_DIR" ]]; then mariadb_replication_down; fi
+    if [[ -d "$CHAOS_DIR" ]]; then chaos_down; fi ;;
   down-encrypted) mariadb_encrypted_down ;;
   down-replica) mariadb_replication_down ;;
+  up-chaos) chaos_up ;;
+  kill-chaos) chaos_kill "${2:-}" ;;
+  down-chaos) chaos_down ;;
   status)
     status
     if [[ -d "$ENC_DIR" ]]; then status_line mariadb-encrypted enc_alive "$ENC_PIDFILE" mariadbd; fi
     if [[ -d "$REPL_DIR" ]]; then
       status_line mariadb-primary "repl_alive primary" "$(repl_dir primary)/start.pid" mariadbd
       status_line mariadb-replica "repl_alive replica" "$(repl_dir replica)/start.pid" mariadbd
-    fi ;;
-  *) echo "usage: $0 up [--encrypted] [--replica]|down|status|up-encrypted|down-encrypted|up-replica|down-replica" >&2
+    fi
+    if [[ -d "$CHAOS_DIR" ]]; then chaos_status; fi ;;
+  *) usage="up [--encrypted] [--replica]|down|status|up-encrypted|down-encrypted|up-replica|down-replica"
+     usage+="|up-chaos|kill-chaos mariadb|redis|kafka|down-chaos"
+     echo "usage: $0 $usage" >&2
      exit 2 ;;
 esac

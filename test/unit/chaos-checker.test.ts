@@ -37,6 +37,7 @@ function healthy(): { tables: Tables; history: Operation[] } {
         end: t1.getTime(),
         attempts: 1,
         failedAttempts: 0,
+        failures: [],
         outcome: 'ok',
         status: 201,
         idempotencyKey: 'k1',

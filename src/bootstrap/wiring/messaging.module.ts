@@ -21,8 +21,11 @@ export const eventBusModule = new ContainerModule(({ bind }) => {
       [BootTokens.Config, Tokens.Logger, BootTokens.Lifecycle, BootTokens.MetricsRegistry, BootTokens.DeadLetters],
     )
     .inSingletonScope();
+  // Optional: while the broker is away the outbox keeps every write and requests are still served (the
+  // instance is degraded, not down); taking every instance out of rotation at once would turn a broker
+  // restart into a full outage. Shutting down is the lifecycle check's to report.
   bind(BootTokens.Readiness).toResolvedValue(
-    (bus: EventBus) => ({ name: 'event-bus', check: async () => bus.problem() }),
+    (bus: EventBus) => ({ name: 'event-bus', check: async () => bus.problem(), optional: true }),
     [Tokens.EventBus],
   );
 });

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import type { DeadLetter } from '../../../src/adapters/messaging/in-process/dead-letter-store.ts';
 import { FileDeadLetterStore } from '../../../src/adapters/messaging/in-process/file-dead-letter-store.ts';
 import { InProcessEventBus } from '../../../src/adapters/messaging/in-process/in-process-event-bus.ts';
+import { EventHandedBack, isOutage } from '../../../src/adapters/messaging/retry-policy.ts';
 import { silentLogger } from '../../../src/shared/logger.port.ts';
 import { newId } from '../../../src/shared/id.ts';
 import { envelope } from '../../contract/event-bus.contract.ts';
@@ -67,6 +68,50 @@ describe('FileDeadLetterStore', () => {
 
 describe('InProcessEventBus parking', () => {
   const failing = { topic: 't', group: 'g', handler: async () => Promise.reject(new Error('handler fails')) };
+
+  /** What mysql2 (through MikroORM) throws while MariaDB restarts. */
+  const outage = () =>
+    Object.assign(new Error('DriverException: connect ECONNREFUSED 127.0.0.1:3310'), { code: 'ECONNREFUSED' });
+
+  it('never parks an event whose handler failed because the database is unreachable: it is handed back', async () => {
+    const retry = { maxAttempts: 3, initialBackoffMs: 1, maxBackoffMs: 1 };
+    let down = true;
+    const handled: string[] = [];
+    const bus = new InProcessEventBus(silentLogger, { retry });
+    bus.subscribe({
+      topic: 't',
+      group: 'g',
+      handler: async (e) => {
+        if (down) throw new Error('query failed', { cause: outage() });
+        handled.push(e.id);
+      },
+    });
+    await bus.start();
+    const event = envelope(newId());
+    try {
+      await bus.publish('t', [event]);
+      expect.fail('the publish succeeded while the database was down');
+    } catch (error) {
+      expect(error).to.be.instanceOf(EventHandedBack);
+    }
+    expect(await bus.deadLetters(), 'nothing parked').to.deep.equal([]);
+    // The relay publishes it again once the database is back (the record was never marked published).
+    down = false;
+    await bus.publish('t', [event]);
+    expect(handled).to.deep.equal([event.id]);
+  });
+
+  it('tells an outage from an event that fails on its own', () => {
+    expect(isOutage(outage())).to.equal(true);
+    expect(
+      isOutage(new Error('wrapped', { cause: Object.assign(new Error('gone'), { code: 'PROTOCOL_CONNECTION_LOST' }) })),
+    ).to.equal(true);
+    expect(
+      isOutage(Object.assign(new Error('Knex: Timeout acquiring a connection'), { name: 'KnexTimeoutError' })),
+    ).to.equal(true);
+    expect(isOutage(new Error('handler fails'))).to.equal(false);
+    expect(isOutage(Object.assign(new Error('duplicate'), { code: 'ER_DUP_ENTRY' }))).to.equal(false);
+  });
 
   it('keeps the letter with where it came from, who gave up and why', async () => {
     const bus = new InProcessEventBus(silentLogger, {
