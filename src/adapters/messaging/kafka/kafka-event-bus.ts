@@ -192,11 +192,24 @@ export class KafkaEventBus implements EventBus {
     await consumer.connect();
     const fromBeginning = subscriptions.every((s) => s.startAt !== 'latest');
     await consumer.subscribe({ topics: [...handlers.keys()], fromBeginning });
-    await consumer.run({
+    // run() resolves once the consumer has joined its group. A group that reads from its committed offsets
+    // misses nothing by joining later, so the role does not wait: after a crash that join waits for the dead
+    // member's session to expire (--kafka-session-timeout-ms, 30 s by default), and the role can serve
+    // meanwhile. A group that starts at the latest offset (a per-instance cache group, always new) has
+    // joined before the role says it is ready, so no change published in between is missed.
+    const running = consumer.run({
       ...COMMITS,
       partitionsConsumedConcurrently,
       eachMessage: (payload) => this.#consume(group, handlers.get(payload.topic)!, payload),
     });
+    if (!fromBeginning) return running;
+    void running.catch((error: unknown) =>
+      this.#logger.error('kafka consumer did not start', {
+        code: 'KAFKA_CONSUMER_START_FAILED',
+        group,
+        error: String(error),
+      }),
+    );
   }
 
   /** Resolves once the event was handled or parked; throws (so nothing is committed) only if parking failed. */
