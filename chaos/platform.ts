@@ -8,10 +8,9 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { openMysqlSession } from '../src/adapters/persistence/mikro-orm/mysql-setup.ts';
 import { type Principal, signToken } from '../src/edge/http/auth.ts';
-import { hexashop, type RoleProcess, spawnRole } from '../test/support/cli.ts';
-import { deleteNamespace } from '../test/support/kafka.ts';
-import { accountUrl, dropAccounts, type MysqlAccount, uniqueSuffix } from '../test/support/mysql.ts';
+import { type RoleProcess, spawnRole } from '../test/support/cli.ts';
 import { freePort } from '../test/support/ports.ts';
+import { isolatedSplit } from '../test/support/split.ts';
 import { type TcpProxy, tcpProxy } from '../test/support/tcp-proxy.ts';
 import type { ChaosServices } from './services.ts';
 
@@ -132,14 +131,7 @@ function platformOf(parts: Omit<Platform, 'instance' | 'token' | 'dispose'>, cle
  * schemas and users, Kafka namespace and Redis prefix.
  */
 export async function startSplitPlatform(services: ChaosServices): Promise<Platform> {
-  const suffix = uniqueSuffix();
-  const namespace = `chaos-${suffix}.`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'hexashop-chaos-'));
-  const account = (module: string): MysqlAccount => {
-    const name = `chaos_${module}_${suffix}`;
-    return { database: name, user: name, password: `pw-${suffix}` };
-  };
-  const accounts = { product: account('product'), order: account('order'), access: account('access') };
+  const isolated = isolatedSplit(services, 'chaos');
   const names = ['product-1', 'product-2', 'order-1', 'order-2'] as const;
   const ports = Object.fromEntries(await Promise.all([...names, 'gateway'].map(async (n) => [n, await freePort()])));
   const proxies = Object.fromEntries(
@@ -147,26 +139,14 @@ export async function startSplitPlatform(services: ChaosServices): Promise<Platf
   ) as Record<(typeof names)[number], TcpProxy>;
   const via = (n: (typeof names)[number]) => `http://127.0.0.1:${proxies[n].port}`;
   const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
+    ...isolated.env,
     ...prefixed({
       ...COMMON,
-      STORAGE: 'mysql',
-      BUS: 'kafka',
-      DATA_DIR: dataDir,
-      PRODUCT_DB_URL: accountUrl(services.mysqlAdminUrl, accounts.product),
-      ORDER_DB_URL: accountUrl(services.mysqlAdminUrl, accounts.order),
-      ACCESS_DB_URL: accountUrl(services.mysqlAdminUrl, accounts.access),
-      KAFKA_BROKERS: services.kafkaBrokers.join(','),
-      KAFKA_NAMESPACE: namespace,
-      REDIS_URL: services.redisUrl,
-      REDIS_KEY_PREFIX: `chaos-${suffix}:`,
       PRODUCT_UPSTREAMS: [via('product-1'), via('product-2')].join(','),
       ORDER_UPSTREAMS: [via('order-1'), via('order-2')].join(','),
     }),
   };
-  await hexashop(['db', 'setup', '--admin-url', services.mysqlAdminUrl], env);
-  await hexashop(['kafka', 'topics'], env);
+  await isolated.provision();
 
   const instance = (name: (typeof names)[number] | 'gateway', extra: Record<string, string> = {}) =>
     processInstance(
@@ -190,7 +170,7 @@ export async function startSplitPlatform(services: ChaosServices): Promise<Platf
   const session = async (module: Module) => {
     let found = sessions.get(module);
     if (!found) {
-      found = await openMysqlSession(services.mysqlAdminUrl, { database: accounts[module].database });
+      found = await openMysqlSession(services.mysqlAdminUrl, { database: isolated.accounts[module].database });
       sessions.set(module, found);
     }
     return found;
@@ -218,9 +198,7 @@ export async function startSplitPlatform(services: ChaosServices): Promise<Platf
     },
     async () => {
       for (const each of sessions.values()) await each.close();
-      await dropAccounts(services.mysqlAdminUrl, Object.values(accounts));
-      await deleteNamespace(services.kafkaBrokers, namespace);
-      rmSync(dataDir, { recursive: true, force: true });
+      await isolated.dispose();
     },
   );
 }

@@ -13,16 +13,16 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { signToken } from '../src/edge/http/auth.ts';
 import { eventually } from '../test/support/http.ts';
-import { deleteNamespace } from '../test/support/kafka.ts';
-import { accountUrl, dropAccounts, type MysqlAccount, uniqueSuffix } from '../test/support/mysql.ts';
+import { uniqueSuffix } from '../test/support/mysql.ts';
 import { freePort } from '../test/support/ports.ts';
 import { integrationServices } from '../test/support/services.ts';
+import { isolatedSplit } from '../test/support/split.ts';
 
 const run = promisify(execFile);
 const GREEN_DIR = resolve(import.meta.dirname, '..');
@@ -287,10 +287,9 @@ export interface Report {
 
 async function rehearse(): Promise<Report> {
   const services = await integrationServices();
-  const suffix = uniqueSuffix();
-  const namespace = `bg-${suffix}.`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'hexashop-blue-green-'));
-  cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  const isolated = isolatedSplit(services, 'bg');
+  const { suffix, dataDir } = isolated;
+  cleanups.push(() => isolated.dispose());
   const upstreamsFile = join(dataDir, 'upstreams.json');
 
   // Blue: a worktree of the ref, sharing this checkout's node_modules.
@@ -301,26 +300,8 @@ async function rehearse(): Promise<Report> {
   symlinkSync(join(GREEN_DIR, 'node_modules'), join(blueDir, 'node_modules'));
   const blueCommit = (await run('git', ['rev-parse', 'HEAD'], { cwd: blueDir })).stdout.trim();
 
-  const account = (module: string): MysqlAccount => {
-    const name = `bg_${module}_${suffix}`;
-    return { database: name, user: name, password: `pw-${suffix}` };
-  };
-  const accounts = [account('product'), account('order'), account('access')] as const;
-  cleanups.push(() => deleteNamespace(services.kafkaBrokers, namespace));
-  cleanups.push(() => dropAccounts(services.mysqlAdminUrl, accounts));
   const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    HEXASHOP_STORAGE: 'mysql',
-    HEXASHOP_BUS: 'kafka',
-    HEXASHOP_DATA_DIR: dataDir,
-    HEXASHOP_PRODUCT_DB_URL: accountUrl(services.mysqlAdminUrl, accounts[0]),
-    HEXASHOP_ORDER_DB_URL: accountUrl(services.mysqlAdminUrl, accounts[1]),
-    HEXASHOP_ACCESS_DB_URL: accountUrl(services.mysqlAdminUrl, accounts[2]),
-    HEXASHOP_KAFKA_BROKERS: services.kafkaBrokers.join(','),
-    HEXASHOP_KAFKA_NAMESPACE: namespace,
-    HEXASHOP_REDIS_URL: services.redisUrl,
-    HEXASHOP_REDIS_KEY_PREFIX: `bg-${suffix}:`,
+    ...isolated.env,
     HEXASHOP_RATE_LIMIT_READ: '1000000',
     HEXASHOP_RATE_LIMIT_WRITE: '1000000',
     HEXASHOP_JWT_SECRET: JWT.secret,
@@ -330,9 +311,7 @@ async function rehearse(): Promise<Report> {
     startRole(`green ${role}`, GREEN_DIR, role, { ...env, ...extra });
   const blue = (role: string, extra: NodeJS.ProcessEnv = {}) =>
     startRole(`blue ${role}`, blueDir, role, { ...env, ...extra });
-  const hexashop = (cmd: string[]) => run(process.execPath, ['bin/hexashop.js', ...cmd], { cwd: GREEN_DIR, env });
-  await hexashop(['db', 'setup', '--admin-url', services.mysqlAdminUrl]);
-  await hexashop(['kafka', 'topics']);
+  await isolated.provision();
 
   const admin = signToken(JWT, { id: 'bg-admin', role: 'admin' }, 3600);
   const customer = signToken(JWT, { id: 'bg-customer', role: 'customer' }, 3600);

@@ -244,14 +244,16 @@ ENC_SOCKET="$ENC_DIR/mariadbd.sock"
 # True once the server answers, and also once it has died (so a failed start is reported at once).
 enc_alive_or_dead() { enc_alive || ! live_pid "$ENC_PIDFILE" mariadbd >/dev/null; }
 
-enc_alive() {
-  # Over the socket: TCP needs TLS here. A server that answers at all is alive.
-  local bin out
+# An extra instance answers over its socket (TCP may need TLS); a server that answers at all is alive.
+socket_alive() {
+  local sock="$1" bin out
   bin="$(command -v mariadb-admin || command -v mysqladmin)" || return 127
-  [[ -S "$ENC_SOCKET" ]] || return 1
-  out="$("$bin" --no-defaults -S "$ENC_SOCKET" -u root --connect-timeout=2 ping 2>&1)" && return 0
+  [[ -S "$sock" ]] || return 1
+  out="$("$bin" --no-defaults -S "$sock" -u root --connect-timeout=2 ping 2>&1)" && return 0
   [[ "$out" =~ (1045|Access\ denied) ]]
 }
+
+enc_alive() { socket_alive "$ENC_SOCKET"; }
 
 # The CA and server certificate (10 years; SANs 127.0.0.1, ::1 and localhost so clients can verify the host).
 enc_tls() {
@@ -394,14 +396,7 @@ repl_sql() {
   "$bin" --no-defaults -S "$(repl_dir "$which")/mariadbd.sock" -u root --connect-timeout=5 -N -B -e "$*"
 }
 
-repl_alive() {
-  local which="$1" bin out sock
-  sock="$(repl_dir "$which")/mariadbd.sock"
-  bin="$(command -v mariadb-admin || command -v mysqladmin)" || return 127
-  [[ -S "$sock" ]] || return 1
-  out="$("$bin" --no-defaults -S "$sock" -u root --connect-timeout=2 ping 2>&1)" && return 0
-  [[ "$out" =~ (1045|Access\ denied) ]]
-}
+repl_alive() { socket_alive "$(repl_dir "$1")/mariadbd.sock"; }
 repl_alive_or_dead() { repl_alive "$1" || ! live_pid "$(repl_dir "$1")/start.pid" mariadbd >/dev/null; }
 
 repl_server_args() {
@@ -541,13 +536,7 @@ chaos_kafka() {
     KAFKA_JVM_OPTS=-XX:TieredStopAtLevel=1 bash "$KAFKA_SH" "$@"
 }
 
-chaos_mariadb_alive() {
-  local bin out
-  bin="$(command -v mariadb-admin || command -v mysqladmin)" || return 127
-  [[ -S "$CHAOS_MDB_SOCKET" ]] || return 1
-  out="$("$bin" --no-defaults -S "$CHAOS_MDB_SOCKET" -u root --connect-timeout=2 ping 2>&1)" && return 0
-  [[ "$out" =~ (1045|Access\ denied) ]]
-}
+chaos_mariadb_alive() { socket_alive "$CHAOS_MDB_SOCKET"; }
 chaos_mariadb_alive_or_dead() { chaos_mariadb_alive || ! live_pid "$CHAOS_MDB_PIDFILE" "$CHAOS_MDB_PATTERN" >/dev/null; }
 chaos_redis_alive() { [[ "$(redis-cli -h "$HOST" -p "$CHAOS_REDIS_PORT" ping 2>/dev/null)" == PONG ]]; }
 chaos_kafka_alive() { port_open "$CHAOS_KAFKA_PORT" && live_pid "$CHAOS_KAFKA_PIDFILE" "$CHAOS_KAFKA_PATTERN" >/dev/null; }

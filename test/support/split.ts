@@ -35,6 +35,69 @@ export interface SplitTopology {
   dispose(): Promise<void>;
 }
 
+export interface IsolatedServices {
+  mysqlAdminUrl: string;
+  kafkaBrokers: string[];
+  redisUrl: string;
+}
+
+/**
+ * A split platform's own corner of shared servers: schemas and users of its own (`<prefix>_<module>_<id>`), a
+ * Kafka namespace and a Redis key prefix, and a data dir. `env` holds the settings every role needs for them
+ * (callers add ports, upstreams, keys); `provision()` runs `db setup` and `kafka topics`; `dispose()` removes
+ * all of it.
+ */
+export interface IsolatedSplit {
+  suffix: string;
+  namespace: string;
+  dataDir: string;
+  accounts: Record<'product' | 'order' | 'access', MysqlAccount>;
+  env: NodeJS.ProcessEnv;
+  provision(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export function isolatedSplit(services: IsolatedServices, prefix: string): IsolatedSplit {
+  const suffix = uniqueSuffix();
+  const namespace = `${prefix}-${suffix}.`;
+  const dataDir = mkdtempSync(join(tmpdir(), `hexashop-${prefix}-`));
+  const account = (module: string): MysqlAccount => {
+    const name = `${prefix.replace(/\W/g, '_')}_${module}_${suffix}`;
+    return { database: name, user: name, password: `pw-${suffix}` };
+  };
+  const accounts = { product: account('product'), order: account('order'), access: account('access') };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    HEXASHOP_STORAGE: 'mysql',
+    HEXASHOP_BUS: 'kafka',
+    HEXASHOP_DATA_DIR: dataDir,
+    HEXASHOP_PRODUCT_DB_URL: accountUrl(services.mysqlAdminUrl, accounts.product),
+    HEXASHOP_ORDER_DB_URL: accountUrl(services.mysqlAdminUrl, accounts.order),
+    HEXASHOP_ACCESS_DB_URL: accountUrl(services.mysqlAdminUrl, accounts.access),
+    HEXASHOP_KAFKA_BROKERS: services.kafkaBrokers.join(','),
+    HEXASHOP_KAFKA_NAMESPACE: namespace,
+    HEXASHOP_REDIS_URL: services.redisUrl,
+    HEXASHOP_REDIS_KEY_PREFIX: `${prefix}-${suffix}:`,
+  };
+  return {
+    suffix,
+    namespace,
+    dataDir,
+    accounts,
+    env,
+    provision: async () => {
+      await hexashop(['db', 'setup', '--admin-url', services.mysqlAdminUrl], env);
+      await hexashop(['kafka', 'topics'], env);
+    },
+    dispose: async () => {
+      await dropAccounts(services.mysqlAdminUrl, Object.values(accounts));
+      await deleteNamespace(services.kafkaBrokers, namespace);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 const JWT_SECRET = 'e2e-only-signing-key-of-enough-length-0123456789';
 const JWT = { secret: JWT_SECRET, issuer: 'hexashop', audience: 'hexashop-api' };
 
@@ -50,9 +113,7 @@ export async function startSplit(
   { extraProducts = [] }: { extraProducts?: Record<string, string>[] } = {},
 ): Promise<SplitTopology> {
   const services = await integrationServices();
-  const suffix = uniqueSuffix();
-  const namespace = `e2e-${suffix}.`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'hexashop-split-'));
+  const isolated = isolatedSplit(services, 'e2e');
   const ports: Record<SplitRole, number> = {
     product: await freePort(),
     order: await freePort(),
@@ -64,26 +125,8 @@ export async function startSplit(
   >;
   const extraProductPorts = await Promise.all(extraProducts.map(() => freePort()));
   const productUrls = [urls.product, ...extraProductPorts.map((p) => `http://127.0.0.1:${p}`)];
-  const account = (module: string): MysqlAccount => {
-    const name = `e2e_${module}_${suffix}`;
-    return { database: name, user: name, password: `pw-${suffix}` };
-  };
-  const productAccount = account('product');
-  const orderAccount = account('order');
-  const accessAccount = account('access');
   const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    HEXASHOP_STORAGE: 'mysql',
-    HEXASHOP_BUS: 'kafka',
-    HEXASHOP_DATA_DIR: dataDir,
-    HEXASHOP_PRODUCT_DB_URL: accountUrl(services.mysqlAdminUrl, productAccount),
-    HEXASHOP_ORDER_DB_URL: accountUrl(services.mysqlAdminUrl, orderAccount),
-    HEXASHOP_ACCESS_DB_URL: accountUrl(services.mysqlAdminUrl, accessAccount),
-    HEXASHOP_KAFKA_BROKERS: services.kafkaBrokers.join(','),
-    HEXASHOP_KAFKA_NAMESPACE: namespace,
-    HEXASHOP_REDIS_URL: services.redisUrl,
-    HEXASHOP_REDIS_KEY_PREFIX: `e2e-${suffix}:`,
+    ...isolated.env,
     // The suites poll; only the rate-limit suite (which sets its own) may ever see a 429.
     HEXASHOP_RATE_LIMIT_READ: '1000000',
     HEXASHOP_RATE_LIMIT_WRITE: '1000000',
@@ -137,7 +180,7 @@ export async function startSplit(
 
   return {
     url: urls.gateway,
-    namespace,
+    namespace: isolated.namespace,
     urls,
     productUrls,
     token: (principal, ttl = 3600) => signToken(JWT, principal, ttl),
@@ -162,9 +205,7 @@ export async function startSplit(
     dispose: async () => {
       await Promise.all([...extraGateways, ...extraProductRuns].map((run) => run.stop('SIGTERM')));
       await Promise.all(roles.map((role) => stopProcess(role, 'SIGTERM')));
-      await dropAccounts(services.mysqlAdminUrl, [productAccount, orderAccount, accessAccount]);
-      await deleteNamespace(services.kafkaBrokers, namespace);
-      rmSync(dataDir, { recursive: true, force: true });
+      await isolated.dispose();
     },
   };
 }
